@@ -1,0 +1,108 @@
+# ephemera — top-level build.  `make`, `make check`, `make install DESTDIR= PREFIX=`.
+# Our flags are appended to the user's CFLAGS/LDFLAGS; every object is built
+# hardened and position independent (the same objects go into the PAM module).
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/ephemera
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+MULTIARCH  := $(shell gcc -print-multiarch 2>/dev/null)
+PAMDIR     ?= /lib/$(MULTIARCH)/security
+
+CC         ?= cc
+B          := build
+VERSION    := 0.1.0
+
+# Probe each hardening flag once; keep those the compiler accepts.
+probe = $(shell printf 'int main(void){return 0;}' | $(CC) -Werror $(1) -x c -o /dev/null - 2>/dev/null && echo "$(1)")
+HARDEN_CFLAGS := $(call probe,-fstack-protector-strong) $(call probe,-fstack-clash-protection) \
+                 $(call probe,-fcf-protection=full)
+FORTIFY       := $(if $(call probe,-O2 -D_FORTIFY_SOURCE=3),-D_FORTIFY_SOURCE=3,-D_FORTIFY_SOURCE=2)
+
+PKGS        := sqlite3 libacl inih libseccomp libcap-ng
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security -Wwrite-strings \
+            -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla -Wnull-dereference \
+            -Wimplicit-fallthrough -Wundef
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -O2 -g $(FORTIFY) $(HARDEN_CFLAGS) -fPIC $(WARN) \
+               -I. -DEPHEMERA_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+               -DLIBEXECDIR='"$(LIBEXECDIR)"' -DBINDIR='"$(BINDIR)"' $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS  := $(BASE_CFLAGS) $(CFLAGS)
+EXE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack $(LDFLAGS)
+SO_LDFLAGS  := -shared -Wl,-z,relro -Wl,-z,now -Wl,-z,defs -Wl,-z,noexecstack $(LDFLAGS)
+
+LIB_SRCS := $(wildcard common/*.c) $(wildcard db/*.c) \
+            $(filter-out allocator/ephemeractl.c,$(wildcard allocator/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIBEPH   := $(B)/libephemera.a
+
+CTL      := $(B)/ephemeractl
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
+
+PROGRAMS := $(CTL)
+MAN8     := allocator/ephemeractl.8
+MAN5     := common/ephemera.conf.5
+
+.PHONY: all check deps tests install uninstall clean cppcheck
+all: $(PROGRAMS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBEPH): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(CTL): $(B)/allocator/ephemeractl.o $(LIBEPH)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBEPH)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
+
+$(B)/tests/%: $(B)/tests/helpers/%.o $(LIBEPH)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
+
+tests: all $(UNIT_BINS) $(HELPER_BINS)
+
+deps:
+	packaging/install-deps
+
+# The one test command (README, .ci/run).  Installs its own dependencies first,
+# then builds in a second make so pkg-config sees the freshly installed libraries.
+check: deps
+	$(MAKE) --no-print-directory tests
+	tests/run-all
+
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	  -D_GNU_SOURCE -I. common db allocator
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(SYSCONFDIR)/ephemera
+	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/ephemeractl
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	test -e $(DESTDIR)$(SYSCONFDIR)/ephemera/ephemera.conf || \
+	  install -m 0644 packaging/ephemera.conf $(DESTDIR)$(SYSCONFDIR)/ephemera/ephemera.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ephemeractl $(DESTDIR)$(MANDIR)/man8/ephemeractl.8 \
+	  $(DESTDIR)$(MANDIR)/man5/ephemera.conf.5
+
+clean:
+	rm -rf $(B)
+
+-include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(UNIT_SRCS:%.c=$(B)/%.d) \
+  $(HELPER_SRCS:%.c=$(B)/%.d)

@@ -1,0 +1,262 @@
+/* ephemeractl: the administrator's view of sessions.  Root only.  Each command
+ * is one function; main parses the global options and dispatches. */
+#include "allocator/alloc.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "db/db.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct ctl {
+	struct ephemera_config cfg;
+	struct db *db;
+	bool json;
+};
+
+static const char usage_text[] =
+	"Usage: ephemeractl [--config PATH] COMMAND [OPTIONS]\n"
+	"\n"
+	"Commands:\n"
+	"  alloc --owner USER [--service S] [--tty T] [--rhost H]\n"
+	"                           allocate a session for USER and print its name\n"
+	"  list [--json] [--state STATE]\n"
+	"                           list sessions, newest first\n"
+	"  show NAME [--json]       show one session and its events\n"
+	"  release NAME             free a session that never started\n"
+	"\n"
+	"Options:\n"
+	"  --config PATH            use PATH instead of " CONFIG_DEFAULT_PATH "\n"
+	"  -h, --help               show this help\n"
+	"  --version                show the version\n"
+	"\n"
+	"STATE is one of allocated, active, closed, reaping, reaped, failed.\n"
+	"See ephemeractl(8) and ephemera.conf(5).\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "ephemeractl: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'ephemeractl --help'.\n");
+	return 2;
+}
+
+static int cmd_alloc(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "owner", required_argument, NULL, 'o' },   { "service", required_argument, NULL, 's' },
+		{ "tty", required_argument, NULL, 't' },     { "rhost", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct alloc_request req = { .service = "ephemeractl" };
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': req.owner = optarg; break;
+		case 's': req.service = optarg; break;
+		case 't': req.tty = optarg; break;
+		case 'r': req.rhost = optarg; break;
+		default: return usage_error("alloc: bad option");
+		}
+	}
+	if (!req.owner)
+		return usage_error("alloc needs --owner USER");
+	if (optind != argc)
+		return usage_error("alloc: unexpected argument '%s'", argv[optind]);
+	if ((req.service && strlen(req.service) > 32) || (req.tty && strlen(req.tty) > 64) ||
+	    (req.rhost && strlen(req.rhost) > 255))
+		return usage_error("alloc: --service, --tty or --rhost is too long");
+
+	struct db_session s;
+	char err[512];
+	int r = alloc_session(&c->cfg, c->db, &req, &s, err, sizeof(err));
+	if (r < 0) {
+		log_msg(LOG_ERR, NULL, "alloc for %s refused: %s", req.owner, err);
+		return 1;
+	}
+	log_msg(LOG_INFO, s.name, "allocated uid %u for owner %s", s.uid, s.owner);
+	printf("%s\n", s.name);
+	return 0;
+}
+
+static int print_row(const struct db_session *s, void *userdata)
+{
+	(void)userdata;
+	char when[32];
+	time_t t = (time_t)s->created_at;
+	struct tm tm;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+	printf("%-32s %10u %-16s %-9s %s\n", s->name, s->uid, s->owner, session_state_name(s->state),
+	       when);
+	return 0;
+}
+
+static int parse_list_opts(struct ctl *c, int argc, char **argv, enum session_state *state,
+			   bool *have_state)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'j') {
+			c->json = true;
+		} else if (o == 's' && state) {
+			if (session_state_from_name(optarg, state) < 0)
+				return usage_error("unknown state '%s'", optarg);
+			*have_state = true;
+		} else {
+			return usage_error("bad option");
+		}
+	}
+	return 0;
+}
+
+static int print_json(int r, struct db *db, char *json, const char *what)
+{
+	if (r < 0) {
+		log_msg(LOG_ERR, NULL, "%s: %s", what, r == -ENOENT ? "no such session" : db_errmsg(db));
+		return 1;
+	}
+	printf("%s\n", json);
+	free(json);
+	return 0;
+}
+
+static int cmd_list(struct ctl *c, int argc, char **argv)
+{
+	enum session_state state;
+	bool have_state = false;
+	int r = parse_list_opts(c, argc, argv, &state, &have_state);
+	if (r)
+		return r;
+	if (optind != argc)
+		return usage_error("list: unexpected argument '%s'", argv[optind]);
+	if (c->json) {
+		char *json = NULL;
+		r = db_sessions_json(c->db, have_state ? &state : NULL, &json);
+		return print_json(r, c->db, json, "list");
+	}
+	printf("%-32s %10s %-16s %-9s %s\n", "NAME", "UID", "OWNER", "STATE", "CREATED");
+	r = db_each_session(c->db, have_state ? &state : NULL, print_row, NULL);
+	if (r < 0) {
+		log_msg(LOG_ERR, NULL, "list: %s", db_errmsg(c->db));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_show(struct ctl *c, int argc, char **argv)
+{
+	int r = parse_list_opts(c, argc, argv, NULL, NULL);
+	if (r)
+		return r;
+	if (optind + 1 != argc)
+		return usage_error("show needs exactly one NAME");
+	const char *name = argv[optind];
+	char *json = NULL;
+	if (c->json) {
+		r = db_session_json(c->db, name, &json);
+		return print_json(r, c->db, json, name);
+	}
+	struct db_session s;
+	r = db_session_get(c->db, name, &s);
+	if (r < 0) {
+		log_msg(LOG_ERR, NULL, "%s: %s", name, r == -ENOENT ? "no such session" : db_errmsg(c->db));
+		return 1;
+	}
+	printf("name:      %s\nuid:       %u\ngid:       %u\nowner:     %s (%u)\nstate:     %s\n"
+	       "service:   %s\ntty:       %s\nrhost:     %s\nhome:      %s/%s\n",
+	       s.name, s.uid, s.gid, s.owner, s.owner_uid, session_state_name(s.state), s.service,
+	       s.tty, s.rhost, c->cfg.sessions_dir, s.name);
+	return 0;
+}
+
+static int cmd_release(struct ctl *c, int argc, char **argv)
+{
+	if (argc != 2)
+		return usage_error("release needs exactly one NAME");
+	char err[512];
+	int r = alloc_release(&c->cfg, c->db, argv[1], err, sizeof(err));
+	if (r < 0) {
+		log_msg(LOG_ERR, argv[1], "release refused: %s", err);
+		return 1;
+	}
+	log_msg(LOG_INFO, argv[1], "released");
+	return 0;
+}
+
+static const struct command {
+	const char *name;
+	int (*run)(struct ctl *c, int argc, char **argv);
+} commands[] = {
+	{ "alloc", cmd_alloc },
+	{ "list", cmd_list },
+	{ "show", cmd_show },
+	{ "release", cmd_release },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf = getenv("EPHEMERA_CONF");
+	int o;
+	log_open("ephemeractl", true);
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': conf = optarg; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': printf("ephemeractl %s\n", EPHEMERA_VERSION); return 0;
+		default: return usage_error("bad option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("missing COMMAND");
+	const struct command *cmd = NULL;
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd)
+		return usage_error("unknown command '%s'", argv[optind]);
+	if (getuid() != 0 || geteuid() != 0) {
+		fprintf(stderr, "ephemeractl: must be run as root\n");
+		return 1;
+	}
+
+	struct ctl c = { 0 };
+	char err[512];
+	const char *path = config_path_for_caller(conf);
+	if (config_load(path, &c.cfg, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, NULL, "config: %s", err);
+		return 1;
+	}
+	if (db_open(c.cfg.database, &c.db, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, NULL, "database %s", err);
+		config_free(&c.cfg);
+		return 1;
+	}
+	/* Each command parses its own options from its own argv. */
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+	optind = 0; /* 0, not 1: GNU getopt then starts over on the new argv */
+	int rc = cmd->run(&c, sub_argc, sub_argv);
+	db_close(c.db);
+	config_free(&c.cfg);
+	return rc;
+}

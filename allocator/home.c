@@ -1,0 +1,108 @@
+#include "allocator/home.h"
+
+#include "allocator/rmtree.h"
+#include "common/util.h"
+
+#include <acl/libacl.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/acl.h>
+#include <sys/stat.h>
+
+int home_open_sessions_dir(const char *path)
+{
+	if (mkdir(path, 0711) == 0) {
+		/* umask may have taken bits: set the mode we mean. */
+		if (chmod(path, 0711) < 0)
+			return neg_errno();
+	} else if (errno != EEXIST) {
+		return neg_errno();
+	}
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int r = neg_errno();
+		close(fd);
+		return r;
+	}
+	if (st.st_uid != 0 || (st.st_mode & 0022)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static int set_acl(int fd, acl_type_t type, uid_t owner_uid, const char *owner_perms)
+{
+	char text[128];
+	snprintf(text, sizeof(text), "u::rwx,g::---,o::---,u:%u:%s,m::%s", (unsigned)owner_uid,
+		 owner_perms, owner_perms);
+	acl_t acl = acl_from_text(text);
+	if (!acl)
+		return neg_errno();
+	int rc;
+	if (type == ACL_TYPE_ACCESS) {
+		rc = acl_set_fd(fd, acl);
+	} else {
+		/* libacl has no fd call for the default ACL: go through our own fd. */
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		rc = acl_set_file(path, type, acl);
+	}
+	int r = rc < 0 ? neg_errno() : 0;
+	acl_free(acl);
+	return r;
+}
+
+/* mkdirat + open the new directory + set owner and mode, all on the fd. */
+static int make_dir(int dfd, const char *name, mode_t mode, uid_t uid, gid_t gid)
+{
+	if (mkdirat(dfd, name, 0700) < 0)
+		return neg_errno();
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
+		int r = neg_errno();
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int create_layout(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t owner)
+{
+	_cleanup_close_ int home = make_dir(sessions_fd, name, 0700, uid, gid);
+	if (home < 0)
+		return home;
+	int r = set_acl(home, ACL_TYPE_ACCESS, owner, "r-x");
+	if (r < 0)
+		return r;
+	_cleanup_close_ int mnt = make_dir(home, "mnt", 0755, uid, gid);
+	if (mnt < 0)
+		return mnt;
+	_cleanup_close_ int out = make_dir(mnt, "output", 0700, uid, gid);
+	if (out < 0)
+		return out;
+	if ((r = set_acl(out, ACL_TYPE_ACCESS, owner, "rwx")) < 0 ||
+	    (r = set_acl(out, ACL_TYPE_DEFAULT, owner, "rwx")) < 0)
+		return r;
+	_cleanup_close_ int up = make_dir(mnt, "upload", 0755, owner, gid);
+	return up < 0 ? up : 0;
+}
+
+int home_create(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t owner_uid)
+{
+	int r = create_layout(sessions_fd, name, uid, gid, owner_uid);
+	if (r < 0 && r != -EEXIST)
+		(void)home_remove(sessions_fd, name); /* no half homes */
+	return r;
+}
+
+int home_remove(int sessions_fd, const char *name)
+{
+	int r = rmtree_at(sessions_fd, name, NULL);
+	return r == -ENOENT ? 0 : r;
+}

@@ -1,0 +1,23 @@
+/* /sessions/<name> and its layout (DESIGN.md, "Layout of a session"):
+ *   <name>/            0700 uid:gid, ACL owner r-x
+ *   <name>/mnt         0755 uid:gid
+ *   <name>/mnt/output  0700 uid:gid, ACL and default ACL owner rwx
+ *   <name>/mnt/upload  0755 owner:gid (the owner hands files in; read-only inside)
+ * /sessions itself is root's, 0711, created if missing. */
+#ifndef EPHEMERA_HOME_H
+#define EPHEMERA_HOME_H
+
+#include <sys/types.h>
+
+/* Opens the sessions directory (creating it 0711 if missing) and checks it is
+ * root's and writable by root alone.  Returns an O_PATH-free directory fd. */
+int home_open_sessions_dir(const char *path);
+
+/* Creates the home and its layout under sessions_fd.  On failure nothing of it
+ * is left behind. */
+int home_create(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t owner_uid);
+
+/* Removes a home (see rmtree.h for how).  A missing home is not an error. */
+int home_remove(int sessions_fd, const char *name);
+
+#endif

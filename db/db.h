@@ -1,0 +1,99 @@
+/* The state database: the only code in ephemera that speaks SQL.
+ *
+ * Every function returns 0 (or a count / boolean >= 0) on success and -errno on
+ * failure; ret_* outputs are untouched on failure.  SQLite results map to errno
+ * so that callers can tell the cases apart:
+ *   -EBUSY   locked past busy_timeout      -EBADMSG  corrupt / not a database
+ *   -EROFS   read-only file or medium      -ENOSPC   disk full
+ *   -EACCES  cannot open                   -EPROTO   schema newer than this build
+ *   -ENOENT  no such row                   -EEXIST   unique constraint
+ * db_errmsg() gives SQLite's text for the last failure, for the caller's log.
+ */
+#ifndef EPHEMERA_DB_H
+#define EPHEMERA_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct db;
+
+#define DB_SCHEMA_VERSION 2
+#define DB_BUSY_TIMEOUT_MS 10000
+
+enum session_state {
+	SESSION_ALLOCATED,
+	SESSION_ACTIVE,
+	SESSION_CLOSED,
+	SESSION_REAPING,
+	SESSION_REAPED,
+	SESSION_FAILED,
+};
+
+struct db_session {
+	char name[33];
+	uint32_t uid, gid;
+	char owner[33];
+	uint32_t owner_uid;
+	char service[33];
+	char tty[65];
+	char rhost[256];
+	enum session_state state;
+	int64_t created_at;
+};
+
+/* Opens (creating if needed) the database at path: parent directory 0700 root,
+ * file 0600 root, WAL, busy_timeout, foreign keys, schema migrated to
+ * DB_SCHEMA_VERSION.  Refuses a file or directory with other owners or modes.
+ * On failure writes "PATH: reason" to err (which may be NULL). */
+int db_open(const char *path, struct db **ret, char *err, size_t errlen);
+void db_close(struct db *db);
+const char *db_errmsg(const struct db *db);
+int db_user_version(struct db *db, int *ret);
+
+/* BEGIN IMMEDIATE: the write lock is taken now, not at the first write. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+const char *session_state_name(enum session_state s);
+int session_state_from_name(const char *s, enum session_state *ret);
+
+/* Leases.  1 if uid is leased or in quarantine, 0 if free in the database. */
+int db_uid_is_held(struct db *db, uint32_t uid);
+/* 1 if a session (any state) has this name. */
+int db_name_exists(struct db *db, const char *name);
+/* Sessions of owner_uid that are not yet reaped or failed. */
+int db_count_live_sessions(struct db *db, uint32_t owner_uid, int *ret);
+
+/* Inserts the session (state allocated), its lease and an "allocated" event. */
+int db_session_create(struct db *db, const struct db_session *s);
+int db_session_get(struct db *db, const char *name, struct db_session *ret);
+/* Moves state forward only: from any state in from_mask (bit per state) to `to`.
+ * -ESTALE when the session is not in one of those states. */
+int db_session_set_state(struct db *db, const char *name, unsigned from_mask,
+			 enum session_state to);
+/* Drops the lease of a session outright (no quarantine): only for a session
+ * that never ran a process. */
+int db_lease_delete(struct db *db, const char *name);
+
+int db_event_add(struct db *db, const char *session, const char *kind, const char *detail);
+
+/* Names of the sessions whose home is expected to exist (not reaped). */
+typedef int (*db_name_cb)(const char *name, void *userdata);
+int db_each_live_name(struct db *db, db_name_cb cb, void *userdata);
+
+/* Text listing: one callback per session, newest first; state may be NULL. */
+typedef int (*db_session_cb)(const struct db_session *s, void *userdata);
+int db_each_session(struct db *db, const enum session_state *state, db_session_cb cb,
+		    void *userdata);
+
+/* JSON built by SQLite's json functions; *ret is malloc'ed. */
+int db_sessions_json(struct db *db, const enum session_state *state, char **ret);
+int db_session_json(struct db *db, const char *name, char **ret);
+
+/* PRAGMA integrity_check: 0 when "ok", -EBADMSG otherwise. */
+int db_integrity_check(struct db *db);
+
+#endif
