@@ -238,3 +238,25 @@ int alloc_repair(struct db *db, int sessions_fd)
 	free(orphans);
 	return r < 0 ? r : removed;
 }
+
+int alloc_repair_now(const struct ephemera_config *cfg, struct db *db, char *err, size_t errlen)
+{
+	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
+	if (sfd < 0)
+		return fail(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
+			    strerror(-sfd));
+	int r = db_begin(db);
+	if (r < 0)
+		return fail(r, err, errlen, "database: %s", db_errmsg(db));
+	int removed = alloc_repair(db, sfd);
+	if (removed < 0) {
+		db_rollback(db);
+		return fail(removed, err, errlen, "repair: %s", strerror(-removed));
+	}
+	r = db_commit(db);
+	if (r < 0) {
+		db_rollback(db);
+		return fail(r, err, errlen, "database commit: %s", db_errmsg(db));
+	}
+	return removed;
+}

@@ -35,4 +35,7 @@ int alloc_release(const struct ephemera_config *cfg, struct db *db, const char *
  * Call inside a write transaction.  Returns the number removed or -errno. */
 int alloc_repair(struct db *db, int sessions_fd);
 
+/* The same in a transaction of its own (ephemeractl repair). */
+int alloc_repair_now(const struct ephemera_config *cfg, struct db *db, char *err, size_t errlen);
+
 #endif

@@ -29,6 +29,7 @@ static const char usage_text[] =
 	"                           list sessions, newest first\n"
 	"  show NAME [--json]       show one session and its events\n"
 	"  release NAME             free a session that never started\n"
+	"  repair                   remove homes left by crashed allocations\n"
 	"\n"
 	"Options:\n"
 	"  --config PATH            use PATH instead of " CONFIG_DEFAULT_PATH "\n"
@@ -197,6 +198,23 @@ static int cmd_release(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_repair(struct ctl *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage_error("repair takes no arguments");
+	char err[512];
+	int r = alloc_repair_now(&c->cfg, c->db, err, sizeof(err));
+	if (r < 0) {
+		log_msg(LOG_ERR, NULL, "repair failed: %s", err);
+		return 1;
+	}
+	if (r > 0)
+		log_msg(LOG_NOTICE, NULL, "repair removed %d home(s) left by crashed allocations", r);
+	printf("%d\n", r);
+	return 0;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
@@ -205,6 +223,7 @@ static const struct command {
 	{ "list", cmd_list },
 	{ "show", cmd_show },
 	{ "release", cmd_release },
+	{ "repair", cmd_repair },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,98 @@
+#!/bin/bash
+# What makes a UID not free (lease.h L3, L4) and what refuses an allocation
+# (alloc.h A1, A2): each case is shown allocating normally first, so the
+# refusal is caused by the one thing the case changes.
+. "$(dirname "$0")/lib.sh"
+enter_testenv "$@"
+
+base=2013265920
+count_rows() { sql "SELECT count(*) FROM sessions WHERE state <> 'reaped'"; }
+count_homes() { find /sessions -mindepth 1 -maxdepth 1 | wc -l; }
+uids() { sql "SELECT uid FROM leases ORDER BY uid" | tr '\n' ' '; }
+reset() { # release everything allocated so far
+	local n
+	for n in $(sql "SELECT name FROM sessions WHERE state = 'allocated'"); do
+		ephemeractl release "$n" >/dev/null
+	done
+}
+
+# Range exhausted: 3 UIDs, the 4th allocation fails cleanly.
+set_allocator_config "uid_min = $base" "uid_max = $((base + 2))"
+for i in 1 2 3; do ephemeractl alloc --owner root >/dev/null; done
+out=$(ephemeractl alloc --owner root 2>&1); rc=$?
+like "$rc $out" "^1 .*no free UID in $base-$((base + 2))" "range exhausted: clear error, exit 1"
+is "$(count_rows) $(count_homes)" "3 3" "range exhausted: no partial row, no extra home"
+is "$(sql 'SELECT count(*) FROM leases l LEFT JOIN sessions s ON s.name = l.session WHERE s.name IS NULL')" "0" \
+	"no lease without its session"
+reset
+
+# /etc/subuid and /etc/subgid ranges are taken.
+set_allocator_config "uid_min = $base" "uid_max = $((base + 3))"
+echo "someone:$base:2" >/etc/subuid
+echo "someone:$((base + 2)):1" >/etc/subgid
+ephemeractl alloc --owner root >/dev/null
+fails "subuid/subgid: the one free UID is used, the next allocation fails" ephemeractl alloc --owner root
+is "$(uids)" "$((base + 3)) " "UIDs in /etc/subuid or /etc/subgid ranges are skipped"
+: >/etc/subuid; : >/etc/subgid
+reset
+
+# A UID known to NSS (here /etc/passwd) is taken; so is a GID.
+set_allocator_config "uid_min = $base" "uid_max = $((base + 2))"
+useradd -M -u "$base" -s /usr/sbin/nologin inrange 2>/dev/null
+groupadd -g "$((base + 1))" inrangegroup
+ephemeractl alloc --owner root >/dev/null
+fails "NSS: the one free UID is used, the next allocation fails" ephemeractl alloc --owner root
+is "$(uids)" "$((base + 2)) " "UIDs and GIDs known to NSS are skipped"
+userdel inrange; groupdel inrangegroup
+reset
+
+# A UID that owns a running process is taken, and one that owns SysV IPC.
+setpriv --reuid="$base" --regid="$base" --clear-groups sleep 300 &
+sleeper=$!
+setpriv --reuid="$((base + 1))" --regid="$((base + 1))" --clear-groups ipcmk -M 4096 >/dev/null
+sleep 0.2
+ephemeractl alloc --owner root >/dev/null
+fails "processes/IPC: the one free UID is used, the next allocation fails" ephemeractl alloc --owner root
+is "$(uids)" "$((base + 2)) " "UIDs owning a process or a SysV IPC object are skipped"
+kill "$sleeper"; wait "$sleeper" 2>/dev/null
+ipcrm --all=shm
+reset
+
+# Sessions per owner are bounded.
+set_allocator_config "max_sessions_per_owner = 2"
+ephemeractl alloc --owner root >/dev/null; ephemeractl alloc --owner root >/dev/null
+out=$(ephemeractl alloc --owner root 2>&1)
+like "$out" 'already has 2 live sessions' "max_sessions_per_owner refuses the next allocation"
+reset
+
+# Unwritable sessions directory: refused, nothing in the database.
+set_allocator_config
+before=$(sql "SELECT count(*) FROM sessions")
+mount -o remount,bind,ro /sessions
+out=$(ephemeractl alloc --owner root 2>&1); rc=$?
+like "$rc $out" "^1 .*creating /sessions/[a-z-]+: Read-only file system" "read-only sessions dir: clear error"
+is "$(sql "SELECT count(*) FROM sessions")" "$before" "read-only sessions dir: no row committed"
+mount -o remount,bind,rw /sessions
+
+# A sessions directory that others can write is refused.
+chmod 0777 /sessions
+out=$(ephemeractl alloc --owner root 2>&1)
+like "$out" 'must be owned by root and writable by root alone' "world-writable sessions dir refused"
+chmod 0711 /sessions
+
+# A corrupt database: a clear error and no allocation (fail closed).
+head -c 8192 /dev/urandom >/var/lib/ephemera/corrupt.db
+chmod 0600 /var/lib/ephemera/corrupt.db
+set_allocator_config "database = /var/lib/ephemera/corrupt.db"
+homes=$(count_homes)
+out=$(ephemeractl alloc --owner root 2>&1); rc=$?
+like "$rc $out" '^1 .*corrupt.db: corrupt or not a database' "corrupt database: clear error"
+is "$(count_homes)" "$homes" "corrupt database: no home created"
+
+# A database file that is a symlink is refused (never follow into another file).
+ln -s /var/lib/ephemera/ephemera.db /var/lib/ephemera/link.db
+set_allocator_config "database = /var/lib/ephemera/link.db"
+out=$(ephemeractl list 2>&1); rc=$?
+like "$rc $out" '^1 .*link.db' "a symlinked database path is refused"
+
+done_testing

@@ -1,0 +1,85 @@
+# Sourced by every end-to-end test.  A test calls `enter_testenv "$@"` first:
+# outside tests/testenv it re-runs itself inside one, so every test gets a
+# throwaway /etc, /sessions and /var/lib/ephemera of its own.
+# TAP helpers: ok, is, like, done_testing.
+
+T_N=0
+T_FAILED=0
+
+enter_testenv() {
+	if [ -z "${EPHEMERA_TESTENV:-}" ]; then
+		local here
+		here=$(cd "$(dirname "$0")/../.." && pwd)
+		exec "$here/tests/testenv" --quiet ${TESTENV_ARGS:-} -- "$(readlink -f "$0")" "$@"
+	fi
+	cd "$EPHEMERA_REPO" || exit 1
+}
+
+_report() { # _report STATUS DESC
+	T_N=$((T_N + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $T_N - $2"
+	else
+		T_FAILED=$((T_FAILED + 1))
+		echo "not ok $T_N - $2"
+	fi
+}
+
+# ok DESC CMD...: passes when CMD exits 0
+ok() {
+	local desc=$1
+	shift
+	"$@" >/dev/null 2>&1
+	_report $? "$desc"
+}
+
+# fails DESC CMD...: passes when CMD exits non-zero
+fails() {
+	local desc=$1
+	shift
+	"$@" >/dev/null 2>&1
+	_report $(( $? == 0 )) "$desc"
+}
+
+# is GOT WANT DESC
+is() {
+	if [ "$1" = "$2" ]; then
+		_report 0 "$3"
+	else
+		_report 1 "$3"
+		echo "#   got:  '$1'"
+		echo "#   want: '$2'"
+	fi
+}
+
+# like GOT EXTENDED-REGEX DESC
+like() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		_report 0 "$3"
+	else
+		_report 1 "$3"
+		echo "#   got:  '$1'"
+		echo "#   want: /$2/"
+	fi
+}
+
+diag() { echo "# $*"; }
+
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAILED" = 0 ]
+}
+
+# sql QUERY: ask the session database directly (read-only view for assertions)
+sql() { sqlite3 -batch -noheader /var/lib/ephemera/ephemera.db "$@"; }
+
+# set_config KEY=VALUE...: rewrite the [allocator] section of the test config
+set_allocator_config() {
+	{
+		echo "[gateway]"
+		echo "accounts = agent-session"
+		echo "[allocator]"
+		local kv
+		for kv in "$@"; do echo "$kv"; done
+	} >/etc/ephemera/ephemera.conf
+}
