@@ -37,7 +37,8 @@ EXE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack $(LDFLAGS)
 SO_LDFLAGS  := -shared -Wl,-z,relro -Wl,-z,now -Wl,-z,defs -Wl,-z,noexecstack $(LDFLAGS)
 
 LIB_SRCS := $(wildcard common/*.c) $(wildcard db/*.c) \
-            $(filter-out allocator/ephemeractl.c,$(wildcard allocator/*.c))
+            $(filter-out allocator/ephemeractl.c,$(wildcard allocator/*.c)) \
+            $(filter-out shell/main.c,$(wildcard shell/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBEPH   := $(B)/libephemera.a
 

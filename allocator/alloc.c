@@ -209,7 +209,12 @@ int alloc_repair(struct db *db, int sessions_fd)
 	struct dirent *de;
 	while (r == 0 && (de = readdir(d))) {
 		/* Only names we could have made; anything else is not ours to touch. */
-		if (de->d_type != DT_DIR || !config_valid_name(de->d_name))
+		if (!name_is_generated(de->d_name))
+			continue;
+		struct stat st;
+		if (de->d_type != DT_DIR &&
+		    (de->d_type != DT_UNKNOWN ||
+		     fstatat(sessions_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
 			continue;
 		int exists = db_name_exists(db, de->d_name);
 		if (exists < 0) {

@@ -89,13 +89,18 @@ static int cmd_alloc(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static void format_time(int64_t at, char *buf, size_t size)
+{
+	time_t t = (time_t)at;
+	struct tm tm;
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+}
+
 static int print_row(const struct db_session *s, void *userdata)
 {
 	(void)userdata;
 	char when[32];
-	time_t t = (time_t)s->created_at;
-	struct tm tm;
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+	format_time(s->created_at, when, sizeof(when));
 	printf("%-32s %10u %-16s %-9s %s\n", s->name, s->uid, s->owner, session_state_name(s->state),
 	       when);
 	return 0;
@@ -158,6 +163,15 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static int print_event(int64_t at, const char *kind, const char *detail, void *userdata)
+{
+	(void)userdata;
+	char when[32];
+	format_time(at, when, sizeof(when));
+	printf("  %s  %-10s %s\n", when, kind, detail ? detail : "");
+	return 0;
+}
+
 static int cmd_show(struct ctl *c, int argc, char **argv)
 {
 	int r = parse_list_opts(c, argc, argv, NULL, NULL);
@@ -181,6 +195,12 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 	       "service:   %s\ntty:       %s\nrhost:     %s\nhome:      %s/%s\n",
 	       s.name, s.uid, s.gid, s.owner, s.owner_uid, session_state_name(s.state), s.service,
 	       s.tty, s.rhost, c->cfg.sessions_dir, s.name);
+	printf("events:\n");
+	r = db_each_event(c->db, name, print_event, NULL);
+	if (r < 0) {
+		log_msg(LOG_ERR, name, "show: %s", db_errmsg(c->db));
+		return 1;
+	}
 	return 0;
 }
 

@@ -31,6 +31,12 @@ int home_open_sessions_dir(const char *path)
 		close(fd);
 		return -EPERM;
 	}
+	/* 0711: others may reach their own session by name but list none. */
+	if ((st.st_mode & 07777) != 0711 && fchmod(fd, 0711) < 0) {
+		int r = neg_errno();
+		close(fd);
+		return r;
+	}
 	return fd;
 }
 

@@ -1,9 +1,10 @@
 /* /sessions/<name> and its layout (DESIGN.md, "Layout of a session"):
+ * (modes before ACLs: with an ACL, ls shows the mask in the group bits)
  *   <name>/            0700 uid:gid, ACL owner r-x
  *   <name>/mnt         0755 uid:gid
  *   <name>/mnt/output  0700 uid:gid, ACL and default ACL owner rwx
  *   <name>/mnt/upload  0755 owner:gid (the owner hands files in; read-only inside)
- * /sessions itself is root's, 0711, created if missing. */
+ * /sessions itself is root's, 0711 (set if it was anything else), created if missing. */
 #ifndef EPHEMERA_HOME_H
 #define EPHEMERA_HOME_H
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 
 /* Uniform in [0, n) without modulo bias. */
@@ -41,4 +42,23 @@ int name_generate(char *buf, size_t size)
 	if (n < 0 || n > NAME_MAX_LEN)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+static bool in_list(const char *w, size_t len, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && strncmp(list[i], w, len) == 0)
+			return true;
+	return false;
+}
+
+bool name_is_generated(const char *s)
+{
+	const char *d1 = strchr(s, '-');
+	const char *d2 = d1 ? strchr(d1 + 1, '-') : NULL;
+	if (!d2 || strchr(d2 + 1, '-') || strlen(s) > NAME_MAX_LEN)
+		return false;
+	return in_list(s, (size_t)(d1 - s), name_adjectives, name_n_adjectives) &&
+	       in_list(d1 + 1, (size_t)(d2 - d1 - 1), name_adjectives, name_n_adjectives) &&
+	       in_list(d2 + 1, strlen(d2 + 1), name_surnames, name_n_surnames);
 }

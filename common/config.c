@@ -9,15 +9,21 @@
 #include <grp.h>
 #include <ini.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 struct parse_ctx {
 	struct ephemera_config *cfg;
-	char msg[256]; /* first error, without file and line */
+	FILE *f;
+	int lineno;     /* lines read so far: the line the handler is called for */
+	int err_line;   /* line of msg */
+	char msg[256];  /* first error of ours, without file and line */
 	unsigned seen;  /* bit per key, to refuse duplicates */
 };
+
+static const char *const known_sections[] = { "gateway", "allocator", "sandbox" };
 
 bool config_valid_name(const char *s)
 {
@@ -166,6 +172,47 @@ static int apply_key(struct parse_ctx *c, enum key_id id, const char *value)
 	return -EINVAL;
 }
 
+static int set_error(struct parse_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_error(struct parse_ctx *c, const char *fmt, ...)
+{
+	if (c->msg[0])
+		return 0; /* keep the first error only */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	c->err_line = c->lineno;
+	return 0;
+}
+
+/* inih reader: fgets that counts lines, and sees what inih does not report --
+ * over-long lines (inih would split them) and unknown sections without keys. */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parse_ctx *c = stream;
+	if (!fgets(buf, size, c->f))
+		return NULL;
+	c->lineno++;
+	size_t n = strlen(buf);
+	if (n > 0 && buf[n - 1] != '\n' && !feof(c->f)) {
+		set_error(c, "line longer than %d characters", size - 1);
+		int ch; /* skip the rest so that line numbers stay right */
+		while ((ch = fgetc(c->f)) != EOF && ch != '\n')
+			;
+	}
+	const char *p = buf + strspn(buf, " \t");
+	if (*p == '[') {
+		size_t len = strcspn(p + 1, "]");
+		bool known = false;
+		for (size_t i = 0; i < ELEMENTSOF(known_sections); i++)
+			known |= strlen(known_sections[i]) == len &&
+				 strncmp(p + 1, known_sections[i], len) == 0;
+		if (!known && p[1 + len] == ']')
+			set_error(c, "unknown section [%.*s]", (int)(len > 40 ? 40 : len), p + 1);
+	}
+	return buf;
+}
+
 /* inih handler: return 0 to flag an error on this line. */
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
@@ -175,18 +222,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
 		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
 			continue;
-		if (c->seen & (1u << keys[i].id)) {
-			snprintf(c->msg, sizeof(c->msg), "duplicate key '%s' in [%s]", name, section);
-			return 0;
-		}
+		if (c->seen & (1u << keys[i].id))
+			return set_error(c, "duplicate key '%s' in [%s]", name, section);
 		c->seen |= 1u << keys[i].id;
 		int r = apply_key(c, keys[i].id, value);
 		if (r < 0 && !c->msg[0])
 			snprintf(c->msg, sizeof(c->msg), "%s", strerror(-r));
+		if (r < 0)
+			c->err_line = c->lineno;
 		return r < 0 ? 0 : 1;
 	}
-	snprintf(c->msg, sizeof(c->msg), "unknown key '%.40s' in section [%.40s]", name, section);
-	return 0;
+	if (!section[0])
+		return set_error(c, "key '%.40s' outside of any section", name);
+	return set_error(c, "unknown key '%.40s' in section [%.40s]", name, section);
 }
 
 static int set_defaults(struct ephemera_config *cfg)
@@ -259,16 +307,23 @@ int config_load(const char *path, struct ephemera_config *ret, char *err, size_t
 		return r;
 	}
 	if (f) {
-		struct parse_ctx c = { .cfg = &cfg };
-		int line = ini_parse_file(f, on_key, &c);
-		if (line != 0) {
-			if (line > 0)
-				snprintf(err, errlen, "%s:%d: %s", path, line,
-					 c.msg[0] ? c.msg : "syntax error");
+		struct parse_ctx c = { .cfg = &cfg, .f = f };
+		int line = ini_parse_stream(read_line, &c, on_key, &c);
+		if (line != 0 || c.msg[0]) {
+			/* Report whichever came first: inih's syntax error or ours. */
+			if (c.msg[0] && (line <= 0 || c.err_line <= line))
+				snprintf(err, errlen, "%s:%d: %s", path, c.err_line, c.msg);
+			else if (line > 0)
+				snprintf(err, errlen, "%s:%d: syntax error", path, line);
 			else
 				snprintf(err, errlen, "%s: %s", path, line == -2 ? "out of memory" : "unreadable");
 			config_free(&cfg);
 			return -EINVAL;
+		}
+		if (ferror(f)) {
+			snprintf(err, errlen, "%s: read error", path);
+			config_free(&cfg);
+			return -EIO;
 		}
 	}
 	if (cfg.uid_min > cfg.uid_max) {

@@ -89,6 +89,10 @@ typedef int (*db_session_cb)(const struct db_session *s, void *userdata);
 int db_each_session(struct db *db, const enum session_state *state, db_session_cb cb,
 		    void *userdata);
 
+/* The audit trail of one session, oldest first. */
+typedef int (*db_event_cb)(int64_t at, const char *kind, const char *detail, void *userdata);
+int db_each_event(struct db *db, const char *name, db_event_cb cb, void *userdata);
+
 /* JSON built by SQLite's json functions; *ret is malloc'ed. */
 int db_sessions_json(struct db *db, const enum session_state *state, char **ret);
 int db_session_json(struct db *db, const char *name, char **ret);

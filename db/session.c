@@ -178,11 +178,14 @@ int db_session_get(struct db *db, const char *name, struct db_session *ret)
 int db_session_set_state(struct db *db, const char *name, unsigned from_mask,
 			 enum session_state to)
 {
-	/* Forward only: a target must rank above every source it is reached from,
-	 * failed excepted (any live state may fail). */
-	for (unsigned s = 0; s < ELEMENTSOF(state_names); s++)
-		if ((from_mask & (1u << s)) && to != SESSION_FAILED && s >= (unsigned)to)
+	/* Forward only: a target must rank above every source it is reached from;
+	 * failed is reached from the live states only, never from reaped or failed. */
+	for (unsigned s = 0; s < ELEMENTSOF(state_names); s++) {
+		if (!(from_mask & (1u << s)))
+			continue;
+		if (to == SESSION_FAILED ? s >= SESSION_REAPED : s >= (unsigned)to)
 			return -EINVAL;
+	}
 
 	sqlite3_stmt *st;
 	int r = db_prepare(db,
@@ -310,4 +313,21 @@ int db_session_json(struct db *db, const char *name, char **ret)
 		return r;
 	bind_text(st, 1, name);
 	return query_text(db, st, ret);
+}
+
+int db_each_event(struct db *db, const char *name, db_event_cb cb, void *userdata)
+{
+	sqlite3_stmt *st;
+	int r = db_prepare(db, "SELECT at, kind, detail FROM events WHERE session = ? ORDER BY id", &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, name);
+	int rc;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = cb(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+		       (const char *)sqlite3_column_text(st, 2), userdata);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_map_rc(db, rc);
+	sqlite3_finalize(st);
+	return r;
 }
