@@ -43,12 +43,13 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBEPH   := $(B)/libephemera.a
 
 CTL      := $(B)/ephemeractl
+SHELLBIN := $(B)/ephemera-shell
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
 
-PROGRAMS := $(CTL)
+PROGRAMS := $(CTL) $(SHELLBIN)
 MAN8     := allocator/ephemeractl.8
 MAN5     := common/ephemera.conf.5
 
@@ -64,6 +65,9 @@ $(LIBEPH): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(CTL): $(B)/allocator/ephemeractl.o $(LIBEPH)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
+
+$(SHELLBIN): $(B)/shell/main.o $(LIBEPH)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBEPH)
@@ -85,25 +89,29 @@ check: deps
 	$(MAKE) --no-print-directory tests
 	tests/run-all
 
+# Leaks are left to the sanitizer build: cppcheck does not know cleanup attributes.
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-	  -D_GNU_SOURCE -I. common db allocator
+	  --suppress=resourceLeak --suppress=memleak -D_GNU_SOURCE -I. common db allocator shell
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	  $(DESTDIR)$(SYSCONFDIR)/ephemera
+	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/ephemeractl
+	install -m 4755 $(SHELLBIN) $(DESTDIR)$(BINDIR)/ephemera-shell
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	test -e $(DESTDIR)$(SYSCONFDIR)/ephemera/ephemera.conf || \
 	  install -m 0644 packaging/ephemera.conf $(DESTDIR)$(SYSCONFDIR)/ephemera/ephemera.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/ephemeractl $(DESTDIR)$(MANDIR)/man8/ephemeractl.8 \
+	rm -f $(DESTDIR)$(SBINDIR)/ephemeractl $(DESTDIR)$(BINDIR)/ephemera-shell \
+	  $(DESTDIR)$(MANDIR)/man8/ephemeractl.8 \
 	  $(DESTDIR)$(MANDIR)/man5/ephemera.conf.5
 
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(UNIT_SRCS:%.c=$(B)/%.d) \
+-include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(B)/shell/main.d $(UNIT_SRCS:%.c=$(B)/%.d) \
   $(HELPER_SRCS:%.c=$(B)/%.d)

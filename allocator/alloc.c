@@ -4,6 +4,7 @@
 #include "allocator/hostids.h"
 #include "allocator/lease.h"
 #include "allocator/names.h"
+#include "common/errbuf.h"
 #include "common/util.h"
 
 #include <dirent.h>
@@ -18,17 +19,6 @@
 #include <time.h>
 
 #define NAME_TRIES 32
-
-static int fail(int r, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(int r, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 /* A name is usable when no session had it, no user or group has it, and no
  * directory of that name sits in the sessions directory. */
@@ -83,42 +73,46 @@ static int alloc_locked(const struct ephemera_config *cfg, struct db *db, int sf
 {
 	int r = alloc_repair(db, sfd);
 	if (r < 0)
-		return fail(r, err, errlen, "removing homes of crashed allocations: %s", strerror(-r));
+		return errbuf(r, err, errlen, "removing homes of crashed allocations: %s",
+			      strerror(-r));
 	int live;
 	r = db_count_live_sessions(db, s->owner_uid, &live);
 	if (r < 0)
-		return fail(r, err, errlen, "database: %s", db_errmsg(db));
+		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	if ((uint32_t)live >= cfg->max_sessions_per_owner)
-		return fail(-EDQUOT, err, errlen, "%s already has %d live sessions (max_sessions_per_owner)",
-			    s->owner, live);
+		return errbuf(-EDQUOT, err, errlen,
+			      "%s already has %d live sessions (max_sessions_per_owner)", s->owner,
+			      live);
 
 	struct hostids host;
 	r = hostids_scan(cfg->uid_min, cfg->uid_max, "/etc/subuid", "/etc/subgid", &host);
 	if (r < 0)
-		return fail(r, err, errlen, "scanning the host's ids: %s", strerror(-r));
+		return errbuf(r, err, errlen, "scanning the host's ids: %s", strerror(-r));
 	r = lease_pick_uid(db, &host, cfg->uid_min, cfg->uid_max, &s->uid);
 	unsigned nss_errors = host.nss_errors;
 	hostids_free(&host);
 	if (r == -EUSERS)
-		return fail(r, err, errlen, "no free UID in %u-%u%s", cfg->uid_min, cfg->uid_max,
-			    nss_errors ? " (NSS lookups failed; counted as taken)" : "");
+		return errbuf(r, err, errlen, "no free UID in %u-%u%s", cfg->uid_min, cfg->uid_max,
+			      nss_errors ? " (NSS lookups failed; counted as taken)" : "");
 	if (r < 0)
-		return fail(r, err, errlen, "picking a UID: %s", r == -EIO ? db_errmsg(db) : strerror(-r));
+		return errbuf(r, err, errlen, "picking a UID: %s",
+			      r == -EIO ? db_errmsg(db) : strerror(-r));
 	s->gid = s->uid;
 
 	r = pick_name(db, sfd, s->name, sizeof(s->name));
 	if (r < 0)
-		return fail(r, err, errlen, "picking a session name: %s", strerror(-r));
+		return errbuf(r, err, errlen, "picking a session name: %s", strerror(-r));
 	r = db_session_create(db, s);
 	if (r < 0)
-		return fail(r, err, errlen, "database: %s", db_errmsg(db));
+		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	r = home_create(sfd, s->name, s->uid, s->gid, s->owner_uid);
 	if (r < 0)
-		return fail(r, err, errlen, "creating %s/%s: %s", cfg->sessions_dir, s->name, strerror(-r));
+		return errbuf(r, err, errlen, "creating %s/%s: %s", cfg->sessions_dir, s->name,
+			      strerror(-r));
 	r = db_commit(db);
 	if (r < 0) {
 		(void)home_remove(sfd, s->name);
-		return fail(r, err, errlen, "database commit: %s", db_errmsg(db));
+		return errbuf(r, err, errlen, "database commit: %s", db_errmsg(db));
 	}
 	return 0;
 }
@@ -126,13 +120,13 @@ static int alloc_locked(const struct ephemera_config *cfg, struct db *db, int sf
 int alloc_session(const struct ephemera_config *cfg, struct db *db, const struct alloc_request *req,
 		  struct db_session *ret, char *err, size_t errlen)
 {
-	struct db_session s = { .state = SESSION_ALLOCATED, .created_at = (int64_t)time(NULL) };
+	struct db_session s = {.state = SESSION_ALLOCATED, .created_at = (int64_t)time(NULL)};
 	if (!req->owner || !config_valid_name(req->owner))
-		return fail(-EINVAL, err, errlen, "invalid owner name");
+		return errbuf(-EINVAL, err, errlen, "invalid owner name");
 	int r = lookup_owner(req->owner, &s.owner_uid);
 	if (r < 0)
-		return fail(r, err, errlen, "owner %s: %s", req->owner,
-			    r == -ESRCH ? "no such user" : strerror(-r));
+		return errbuf(r, err, errlen, "owner %s: %s", req->owner,
+			      r == -ESRCH ? "no such user" : strerror(-r));
 	snprintf(s.owner, sizeof(s.owner), "%s", req->owner);
 	snprintf(s.service, sizeof(s.service), "%s", req->service ? req->service : "");
 	snprintf(s.tty, sizeof(s.tty), "%s", req->tty ? req->tty : "");
@@ -140,16 +134,16 @@ int alloc_session(const struct ephemera_config *cfg, struct db *db, const struct
 
 	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
 	if (sfd < 0)
-		return fail(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
-			    sfd == -EPERM ? "must be owned by root and writable by root alone"
-					  : strerror(-sfd));
+		return errbuf(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
+			      sfd == -EPERM ? "must be owned by root and writable by root alone"
+					    : strerror(-sfd));
 	/* L2: lckpwdf first, then the database lock, always in this order. */
 	if (lckpwdf() < 0)
-		return fail(-ENOLCK, err, errlen, "cannot lock the password database (lckpwdf)");
+		return errbuf(-ENOLCK, err, errlen, "cannot lock the password database (lckpwdf)");
 	r = db_begin(db);
 	if (r < 0) {
 		ulckpwdf();
-		return fail(r, err, errlen, "database: %s", db_errmsg(db));
+		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	}
 	r = alloc_locked(cfg, db, sfd, &s, err, errlen);
 	if (r < 0)
@@ -166,26 +160,29 @@ int alloc_release(const struct ephemera_config *cfg, struct db *db, const char *
 {
 	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
 	if (sfd < 0)
-		return fail(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
-			    strerror(-sfd));
+		return errbuf(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
+			      strerror(-sfd));
 	int r = db_begin(db);
 	if (r < 0)
-		return fail(r, err, errlen, "database: %s", db_errmsg(db));
+		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	struct db_session s;
 	r = db_session_get(db, name, &s);
 	if (r == -ENOENT) {
-		fail(r, err, errlen, "no session named %s", name);
+		errbuf(r, err, errlen, "no session named %s", name);
 	} else if (r < 0) {
-		fail(r, err, errlen, "database: %s", db_errmsg(db));
+		errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	} else if (s.state != SESSION_ALLOCATED) {
-		r = fail(-EBUSY, err, errlen, "session %s is %s, not allocated: only a session that never started can be released",
-			 name, session_state_name(s.state));
+		r = errbuf(-EBUSY, err, errlen,
+			   "session %s is %s, not allocated: only a session that never started can "
+			   "be released",
+			   name, session_state_name(s.state));
 	} else if ((r = home_remove(sfd, name)) < 0) {
-		fail(r, err, errlen, "removing %s/%s: %s", cfg->sessions_dir, name, strerror(-r));
+		errbuf(r, err, errlen, "removing %s/%s: %s", cfg->sessions_dir, name, strerror(-r));
 	} else if ((r = db_lease_delete(db, name)) < 0 ||
-		   (r = db_session_set_state(db, name, 1u << SESSION_ALLOCATED, SESSION_REAPED)) < 0 ||
+		   (r = db_session_set_state(db, name, 1u << SESSION_ALLOCATED, SESSION_REAPED)) <
+		       0 ||
 		   (r = db_event_add(db, name, "released", NULL)) < 0 || (r = db_commit(db)) < 0) {
-		fail(r, err, errlen, "database: %s", db_errmsg(db));
+		errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	}
 	if (r < 0)
 		db_rollback(db);
@@ -203,7 +200,7 @@ int alloc_repair(struct db *db, int sessions_fd)
 		return neg_errno();
 	}
 	/* Collect first, remove after: never unlink while readdir runs. */
-	char (*orphans)[NAME_MAX_LEN + 1] = NULL;
+	char(*orphans)[NAME_MAX_LEN + 1] = NULL;
 	size_t n = 0;
 	int r = 0;
 	struct dirent *de;
@@ -214,7 +211,8 @@ int alloc_repair(struct db *db, int sessions_fd)
 		struct stat st;
 		if (de->d_type != DT_DIR &&
 		    (de->d_type != DT_UNKNOWN ||
-		     fstatat(sessions_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
+		     fstatat(sessions_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     !S_ISDIR(st.st_mode)))
 			continue;
 		int exists = db_name_exists(db, de->d_name);
 		if (exists < 0) {
@@ -237,7 +235,8 @@ int alloc_repair(struct db *db, int sessions_fd)
 		r = home_remove(sessions_fd, orphans[i]);
 		if (r == 0) {
 			removed++;
-			r = db_event_add(db, orphans[i], "repair", "removed a home without a session");
+			r = db_event_add(db, orphans[i], "repair",
+					 "removed a home without a session");
 		}
 	}
 	free(orphans);
@@ -248,20 +247,20 @@ int alloc_repair_now(const struct ephemera_config *cfg, struct db *db, char *err
 {
 	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
 	if (sfd < 0)
-		return fail(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
-			    strerror(-sfd));
+		return errbuf(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
+			      strerror(-sfd));
 	int r = db_begin(db);
 	if (r < 0)
-		return fail(r, err, errlen, "database: %s", db_errmsg(db));
+		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	int removed = alloc_repair(db, sfd);
 	if (removed < 0) {
 		db_rollback(db);
-		return fail(removed, err, errlen, "repair: %s", strerror(-removed));
+		return errbuf(removed, err, errlen, "repair: %s", strerror(-removed));
 	}
 	r = db_commit(db);
 	if (r < 0) {
 		db_rollback(db);
-		return fail(r, err, errlen, "database commit: %s", db_errmsg(db));
+		return errbuf(r, err, errlen, "database commit: %s", db_errmsg(db));
 	}
 	return removed;
 }

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 struct alloc_request {
-	const char *owner; /* must exist in NSS; owner_uid is looked up */
+	const char *owner;		   /* must exist in NSS; owner_uid is looked up */
 	const char *service, *tty, *rhost; /* may be NULL */
 };
 

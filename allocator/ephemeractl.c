@@ -20,24 +20,24 @@ struct ctl {
 };
 
 static const char usage_text[] =
-	"Usage: ephemeractl [--config PATH] COMMAND [OPTIONS]\n"
-	"\n"
-	"Commands:\n"
-	"  alloc --owner USER [--service S] [--tty T] [--rhost H]\n"
-	"                           allocate a session for USER and print its name\n"
-	"  list [--json] [--state STATE]\n"
-	"                           list sessions, newest first\n"
-	"  show NAME [--json]       show one session and its events\n"
-	"  release NAME             free a session that never started\n"
-	"  repair                   remove homes left by crashed allocations\n"
-	"\n"
-	"Options:\n"
-	"  --config PATH            use PATH instead of " CONFIG_DEFAULT_PATH "\n"
-	"  -h, --help               show this help\n"
-	"  --version                show the version\n"
-	"\n"
-	"STATE is one of allocated, active, closed, reaping, reaped, failed.\n"
-	"See ephemeractl(8) and ephemera.conf(5).\n";
+    "Usage: ephemeractl [--config PATH] COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  alloc --owner USER [--service S] [--tty T] [--rhost H]\n"
+    "                           allocate a session for USER and print its name\n"
+    "  list [--json] [--state STATE]\n"
+    "                           list sessions, newest first\n"
+    "  show NAME [--json]       show one session and its events\n"
+    "  release NAME             free a session that never started\n"
+    "  repair                   remove homes left by crashed allocations\n"
+    "\n"
+    "Options:\n"
+    "  --config PATH            use PATH instead of " CONFIG_DEFAULT_PATH "\n"
+    "  -h, --help               show this help\n"
+    "  --version                show the version\n"
+    "\n"
+    "STATE is one of allocated, active, closed, reaping, reaped, failed.\n"
+    "See ephemeractl(8) and ephemera.conf(5).\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -54,11 +54,13 @@ static int usage_error(const char *fmt, ...)
 static int cmd_alloc(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "owner", required_argument, NULL, 'o' },   { "service", required_argument, NULL, 's' },
-		{ "tty", required_argument, NULL, 't' },     { "rhost", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
+	    {"owner", required_argument, NULL, 'o'},
+	    {"service", required_argument, NULL, 's'},
+	    {"tty", required_argument, NULL, 't'},
+	    {"rhost", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct alloc_request req = { .service = "ephemeractl" };
+	struct alloc_request req = {.service = "ephemeractl"};
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -101,8 +103,8 @@ static int print_row(const struct db_session *s, void *userdata)
 	(void)userdata;
 	char when[32];
 	format_time(s->created_at, when, sizeof(when));
-	printf("%-32s %10u %-16s %-9s %s\n", s->name, s->uid, s->owner, session_state_name(s->state),
-	       when);
+	printf("%-32s %10u %-16s %-9s %s\n", s->name, s->uid, s->owner,
+	       session_state_name(s->state), when);
 	return 0;
 }
 
@@ -110,9 +112,9 @@ static int parse_list_opts(struct ctl *c, int argc, char **argv, enum session_st
 			   bool *have_state)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"state", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -132,7 +134,8 @@ static int parse_list_opts(struct ctl *c, int argc, char **argv, enum session_st
 static int print_json(int r, struct db *db, char *json, const char *what)
 {
 	if (r < 0) {
-		log_msg(LOG_ERR, NULL, "%s: %s", what, r == -ENOENT ? "no such session" : db_errmsg(db));
+		log_msg(LOG_ERR, NULL, "%s: %s", what,
+			r == -ENOENT ? "no such session" : db_errmsg(db));
 		return 1;
 	}
 	printf("%s\n", json);
@@ -188,7 +191,8 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 	struct db_session s;
 	r = db_session_get(c->db, name, &s);
 	if (r < 0) {
-		log_msg(LOG_ERR, NULL, "%s: %s", name, r == -ENOENT ? "no such session" : db_errmsg(c->db));
+		log_msg(LOG_ERR, NULL, "%s: %s", name,
+			r == -ENOENT ? "no such session" : db_errmsg(c->db));
 		return 1;
 	}
 	printf("name:      %s\nuid:       %u\ngid:       %u\nowner:     %s (%u)\nstate:     %s\n"
@@ -230,7 +234,8 @@ static int cmd_repair(struct ctl *c, int argc, char **argv)
 		return 1;
 	}
 	if (r > 0)
-		log_msg(LOG_NOTICE, NULL, "repair removed %d home(s) left by crashed allocations", r);
+		log_msg(LOG_NOTICE, NULL, "repair removed %d home(s) left by crashed allocations",
+			r);
 	printf("%d\n", r);
 	return 0;
 }
@@ -239,20 +244,17 @@ static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
 } commands[] = {
-	{ "alloc", cmd_alloc },
-	{ "list", cmd_list },
-	{ "show", cmd_show },
-	{ "release", cmd_release },
-	{ "repair", cmd_repair },
+    {"alloc", cmd_alloc},     {"list", cmd_list},     {"show", cmd_show},
+    {"release", cmd_release}, {"repair", cmd_repair},
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *conf = getenv("EPHEMERA_CONF");
 	int o;
@@ -278,7 +280,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	struct ctl c = { 0 };
+	struct ctl c = {0};
 	char err[512];
 	const char *path = config_path_for_caller(conf);
 	if (config_load(path, &c.cfg, err, sizeof(err)) < 0) {

@@ -24,15 +24,23 @@ static bool is_busy(const struct hostids *h, uint32_t id)
 	return h->busy[bit / 8] & (1u << (bit % 8));
 }
 
-/* "Uid:\t1\t2\t3\t4" / "Gid:..." lines of /proc/PID/status. */
+/* "Uid:\t1\t2\t3\t4", "Gid:..." and "Groups:\t..." lines of /proc/PID/status
+ * (a thread with other ids of its own is not seen: setuid per thread is rare,
+ * and the lease check in the database covers our own sessions). */
 static void scan_status_line(struct hostids *h, const char *line)
 {
-	if (strncmp(line, "Uid:", 4) != 0 && strncmp(line, "Gid:", 4) != 0)
+	size_t skip;
+	if (strncmp(line, "Groups:", 7) == 0)
+		skip = 7;
+	else if (strncmp(line, "Uid:", 4) == 0 || strncmp(line, "Gid:", 4) == 0)
+		skip = 4;
+	else
 		return;
-	char copy[256];
-	snprintf(copy, sizeof(copy), "%s", line + 4);
+	char copy[512];
+	snprintf(copy, sizeof(copy), "%s", line + skip);
 	char *save = NULL;
-	for (char *tok = strtok_r(copy, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+	for (char *tok = strtok_r(copy, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
 		uint64_t id;
 		if (parse_u64(tok, 0, UINT32_MAX, &id) == 0)
 			mark_busy(h, id);
@@ -54,7 +62,7 @@ static int scan_processes(struct hostids *h)
 		_cleanup_fclose_ FILE *f = fopen(path, "re");
 		if (!f)
 			continue; /* exited meanwhile */
-		char line[256];
+		char line[512];
 		while (fgets(line, sizeof(line), f))
 			scan_status_line(h, line);
 	}
@@ -72,15 +80,18 @@ static int scan_ipc_file(struct hostids *h, const char *path)
 	char line[1024];
 	if (!fgets(line, sizeof(line), f))
 		return 0;
-	bool want[64] = { false };
+	bool want[64] = {false};
 	int col = 0;
 	char *save = NULL;
-	for (char *t = strtok_r(line, " \t\n", &save); t && col < 64; t = strtok_r(NULL, " \t\n", &save), col++)
-		want[col] = !strcmp(t, "uid") || !strcmp(t, "gid") || !strcmp(t, "cuid") || !strcmp(t, "cgid");
+	for (char *t = strtok_r(line, " \t\n", &save); t && col < 64;
+	     t = strtok_r(NULL, " \t\n", &save), col++)
+		want[col] = !strcmp(t, "uid") || !strcmp(t, "gid") || !strcmp(t, "cuid") ||
+			    !strcmp(t, "cgid");
 	while (fgets(line, sizeof(line), f)) {
 		col = 0;
 		save = NULL;
-		for (char *t = strtok_r(line, " \t\n", &save); t && col < 64; t = strtok_r(NULL, " \t\n", &save), col++) {
+		for (char *t = strtok_r(line, " \t\n", &save); t && col < 64;
+		     t = strtok_r(NULL, " \t\n", &save), col++) {
 			uint64_t id;
 			if (want[col] && parse_u64(t, 0, UINT32_MAX, &id) == 0)
 				mark_busy(h, id);
@@ -121,13 +132,13 @@ int hostids_scan(uint32_t min, uint32_t max, const char *subuid, const char *sub
 {
 	if (min > max)
 		return -EINVAL;
-	struct hostids h = { .min = min, .max = max };
+	struct hostids h = {.min = min, .max = max};
 	h.busy = calloc(((uint64_t)max - min) / 8 + 1, 1);
 	if (!h.busy)
 		return -ENOMEM;
 	int r = scan_processes(&h);
-	static const char *const ipc[] = { "/proc/sysvipc/msg", "/proc/sysvipc/sem",
-					   "/proc/sysvipc/shm" };
+	static const char *const ipc[] = {"/proc/sysvipc/msg", "/proc/sysvipc/sem",
+					  "/proc/sysvipc/shm"};
 	for (size_t i = 0; r == 0 && i < ELEMENTSOF(ipc); i++)
 		r = scan_ipc_file(&h, ipc[i]);
 	if (r == 0)
@@ -146,7 +157,7 @@ void hostids_free(struct hostids *h)
 {
 	free(h->busy);
 	free(h->sub);
-	*h = (struct hostids){ 0 };
+	*h = (struct hostids){0};
 }
 
 /* glibc reports "not found" as 0 with no result, or as one of these. */

@@ -14,10 +14,10 @@ struct id_range {
 
 struct hostids {
 	uint32_t min, max;
-	uint8_t *busy;        /* bitmap over [min, max]: a process or IPC object has the id */
+	uint8_t *busy;	      /* bitmap over [min, max]: a process or IPC object has the id */
 	struct id_range *sub; /* subuid and subgid ranges together */
 	size_t n_sub;
-	unsigned nss_errors;  /* lookups that failed (not "not found") so far */
+	unsigned nss_errors; /* lookups that failed (not "not found") so far */
 };
 
 /* subuid/subgid paths are parameters so that tests can point elsewhere. */

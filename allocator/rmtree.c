@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 /* One directory being emptied: how we got here and what is left to do. */
 struct frame {
@@ -21,9 +22,38 @@ struct walk {
 	struct frame *frames;
 	size_t depth, cap;
 	dev_t root_dev;
+	uint64_t root_mnt_id;
 	bool crossed; /* something on another device was skipped */
 	struct rmtree_stats stats;
 };
+
+/* fstatat plus what R2 needs: the mount an entry is on, and whether it is the
+ * root of a mount (a bind mount of the same filesystem has the same st_dev). */
+struct entry {
+	struct stat st;
+	uint64_t mnt_id;
+	bool mount_root;
+};
+
+static int stat_entry(int dfd, const char *name, struct entry *e)
+{
+	struct statx stx;
+	int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (name[0] ? 0 : AT_EMPTY_PATH);
+	if (statx(dfd, name, flags, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
+		return neg_errno();
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP; /* cannot tell mounts apart: do not guess */
+	*e = (struct entry){
+	    .mnt_id = stx.stx_mnt_id,
+	    .mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+			  (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT),
+	};
+	e->st.st_mode = stx.stx_mode;
+	e->st.st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	e->st.st_ino = stx.stx_ino;
+	e->st.st_blocks = (blkcnt_t)stx.stx_blocks;
+	return 0;
+}
 
 static void frame_free(struct frame *f)
 {
@@ -33,15 +63,16 @@ static void frame_free(struct frame *f)
 	free(f->name);
 }
 
-/* R4: only directories are ever opened; O_NONBLOCK guards against a FIFO swapped
- * in between fstatat and openat (O_DIRECTORY then fails, but without blocking). */
-static int open_dir_at(int dfd, const char *name, const struct stat *expect)
+/* R4: only directories are ever opened.  O_DIRECTORY already refuses a FIFO
+ * swapped in between the stat and the open; O_NONBLOCK is the second belt. */
+static int open_dir_at(int dfd, const char *name, const struct entry *expect)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_dev != expect->st_dev || st.st_ino != expect->st_ino) {
+	struct entry got;
+	if (stat_entry(fd, "", &got) < 0 || got.st.st_dev != expect->st.st_dev ||
+	    got.st.st_ino != expect->st.st_ino || got.mnt_id != expect->mnt_id) {
 		close(fd);
 		return -ESTALE; /* R1: what we opened is not what we looked at */
 	}
@@ -99,7 +130,7 @@ static int push(struct walk *w, int fd, const char *name, const struct stat *st)
 		w->cap = ncap;
 	}
 	struct frame *f = &w->frames[w->depth];
-	*f = (struct frame){ .name = strdup(name), .dev = st->st_dev, .ino = st->st_ino };
+	*f = (struct frame){.name = strdup(name), .dev = st->st_dev, .ino = st->st_ino};
 	if (!f->name)
 		return -ENOMEM;
 	/* R5: root is not stopped by modes, but make the intent explicit and keep
@@ -121,11 +152,13 @@ static int push(struct walk *w, int fd, const char *name, const struct stat *st)
  * *fd is replaced by the child's fd. */
 static int step(struct walk *w, int *fd, const char *name)
 {
-	struct stat st;
-	if (fstatat(*fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : neg_errno();
-	if (st.st_dev != w->root_dev) {
-		w->crossed = true; /* R2 */
+	struct entry e;
+	int r = stat_entry(*fd, name, &e);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	const struct stat st = e.st;
+	if (st.st_dev != w->root_dev || e.mnt_id != w->root_mnt_id || e.mount_root) {
+		w->crossed = true; /* R2: another filesystem, or a (bind) mount of this one */
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -135,10 +168,10 @@ static int step(struct walk *w, int *fd, const char *name)
 		w->stats.bytes += (uint64_t)st.st_blocks * 512;
 		return 0;
 	}
-	int child = open_dir_at(*fd, name, &st);
+	int child = open_dir_at(*fd, name, &e);
 	if (child < 0)
 		return child;
-	int r = push(w, child, name, &st);
+	r = push(w, child, name, &st);
 	if (r < 0) {
 		close(child);
 		return r;
@@ -186,19 +219,24 @@ int rmtree_at(int parent_fd, const char *name, struct rmtree_stats *ret_stats)
 {
 	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return -EINVAL;
-	struct stat st;
-	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return neg_errno();
-	struct walk w = { .root_dev = st.st_dev };
-	int r = 0;
+	struct entry top;
+	int r = stat_entry(parent_fd, name, &top);
+	if (r < 0)
+		return r;
+	const struct stat st = top.st;
+	struct walk w = {.root_dev = st.st_dev, .root_mnt_id = top.mnt_id};
+	if (top.mount_root)
+		return -EXDEV; /* the top itself is a mount: nothing of it is ours to remove */
 	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(parent_fd, name, 0) < 0)
+		if (unlinkat(parent_fd, name, 0) < 0) {
 			r = neg_errno();
-		else
+		} else {
 			w.stats.files++;
+			w.stats.bytes += (uint64_t)st.st_blocks * 512;
+		}
 		goto out;
 	}
-	int fd = open_dir_at(parent_fd, name, &st);
+	int fd = open_dir_at(parent_fd, name, &top);
 	if (fd < 0) {
 		r = fd;
 		goto out;

@@ -17,13 +17,13 @@
 struct parse_ctx {
 	struct ephemera_config *cfg;
 	FILE *f;
-	int lineno;     /* lines read so far: the line the handler is called for */
-	int err_line;   /* line of msg */
-	char msg[256];  /* first error of ours, without file and line */
-	unsigned seen;  /* bit per key, to refuse duplicates */
+	int lineno;    /* lines read so far: the line the handler is called for */
+	int err_line;  /* line of msg */
+	char msg[256]; /* first error of ours, without file and line */
+	unsigned seen; /* bit per key, to refuse duplicates */
 };
 
-static const char *const known_sections[] = { "gateway", "allocator", "sandbox" };
+static const char *const known_sections[] = {"gateway", "allocator", "sandbox"};
 
 bool config_valid_name(const char *s)
 {
@@ -69,15 +69,15 @@ static bool valid_hostname(const char *s)
 	return true;
 }
 
-static int add_name(struct parse_ctx *c, const char *name, char **list, size_t *n,
-		    const char *what)
+static int add_name(struct parse_ctx *c, const char *name, char **list, size_t *n, const char *what)
 {
 	if (!config_valid_name(name)) {
 		snprintf(c->msg, sizeof(c->msg), "invalid %s name '%.40s'", what, name);
 		return -EINVAL;
 	}
 	if (*n >= CONFIG_MAX_GATEWAYS) {
-		snprintf(c->msg, sizeof(c->msg), "more than %d %s names", CONFIG_MAX_GATEWAYS, what);
+		snprintf(c->msg, sizeof(c->msg), "more than %d %s names", CONFIG_MAX_GATEWAYS,
+			 what);
 		return -E2BIG;
 	}
 	list[*n] = strdup(name);
@@ -96,7 +96,8 @@ static int parse_gateway(struct parse_ctx *c, const char *value)
 		return -ENOMEM;
 	char *save = NULL;
 	for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		int r = tok[0] == '@'
+		int r =
+		    tok[0] == '@'
 			? add_name(c, tok + 1, cfg->gateway_groups, &cfg->n_gateway_groups, "group")
 			: add_name(c, tok, cfg->gateway_users, &cfg->n_gateway_users, "user");
 		if (r < 0)
@@ -124,55 +125,61 @@ static int set_u32(struct parse_ctx *c, uint32_t *field, const char *value, uint
 		   uint32_t max, const char *what)
 {
 	if (parse_u32(value, min, max, field) < 0) {
-		snprintf(c->msg, sizeof(c->msg), "%s must be a number from %u to %u, not '%.40s'", what,
-			 min, max, value);
+		snprintf(c->msg, sizeof(c->msg), "%s must be a number from %u to %u, not '%.40s'",
+			 what, min, max, value);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-enum key_id { K_GATEWAY, K_UID_MIN, K_UID_MAX, K_MAX_PER_OWNER, K_SESSIONS, K_DATABASE, K_SHELL,
-	      K_HOSTNAME };
+enum key_id {
+	K_GATEWAY,
+	K_UID_MIN,
+	K_UID_MAX,
+	K_MAX_PER_OWNER,
+	K_SESSIONS,
+	K_DATABASE,
+	K_SHELL,
+	K_HOSTNAME
+};
 
 static const struct key {
 	const char *section, *name;
 	enum key_id id;
 } keys[] = {
-	{ "gateway", "accounts", K_GATEWAY },
-	{ "allocator", "uid_min", K_UID_MIN },
-	{ "allocator", "uid_max", K_UID_MAX },
-	{ "allocator", "max_sessions_per_owner", K_MAX_PER_OWNER },
-	{ "allocator", "sessions_dir", K_SESSIONS },
-	{ "allocator", "database", K_DATABASE },
-	{ "sandbox", "shell", K_SHELL },
-	{ "sandbox", "hostname", K_HOSTNAME },
+    {"gateway", "accounts", K_GATEWAY},
+    {"allocator", "uid_min", K_UID_MIN},
+    {"allocator", "uid_max", K_UID_MAX},
+    {"allocator", "max_sessions_per_owner", K_MAX_PER_OWNER},
+    {"allocator", "sessions_dir", K_SESSIONS},
+    {"allocator", "database", K_DATABASE},
+    {"sandbox", "shell", K_SHELL},
+    {"sandbox", "hostname", K_HOSTNAME},
 };
 
 static int apply_key(struct parse_ctx *c, enum key_id id, const char *value)
 {
 	struct ephemera_config *cfg = c->cfg;
 	switch (id) {
-	case K_GATEWAY:
-		return parse_gateway(c, value);
-	case K_UID_MIN:
-		return set_u32(c, &cfg->uid_min, value, 1000, INT32_MAX, "uid_min");
-	case K_UID_MAX:
-		return set_u32(c, &cfg->uid_max, value, 1000, INT32_MAX, "uid_max");
+	case K_GATEWAY: return parse_gateway(c, value);
+	case K_UID_MIN: return set_u32(c, &cfg->uid_min, value, 1000, INT32_MAX, "uid_min");
+	case K_UID_MAX: return set_u32(c, &cfg->uid_max, value, 1000, INT32_MAX, "uid_max");
 	case K_MAX_PER_OWNER:
-		return set_u32(c, &cfg->max_sessions_per_owner, value, 1, 100000, "max_sessions_per_owner");
+		return set_u32(c, &cfg->max_sessions_per_owner, value, 1, 100000,
+			       "max_sessions_per_owner");
 	case K_SESSIONS:
-		return set_string(c, &cfg->sessions_dir, value, valid_abs_path, "sessions_dir path");
+		return set_string(c, &cfg->sessions_dir, value, valid_abs_path,
+				  "sessions_dir path");
 	case K_DATABASE:
 		return set_string(c, &cfg->database, value, valid_abs_path, "database path");
-	case K_SHELL:
-		return set_string(c, &cfg->shell, value, valid_abs_path, "shell path");
-	case K_HOSTNAME:
-		return set_string(c, &cfg->hostname, value, valid_hostname, "hostname");
+	case K_SHELL: return set_string(c, &cfg->shell, value, valid_abs_path, "shell path");
+	case K_HOSTNAME: return set_string(c, &cfg->hostname, value, valid_hostname, "hostname");
 	}
 	return -EINVAL;
 }
 
-static int set_error(struct parse_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_error(struct parse_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int set_error(struct parse_ctx *c, const char *fmt, ...)
 {
 	if (c->msg[0])
@@ -240,13 +247,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
 static int set_defaults(struct ephemera_config *cfg)
 {
 	*cfg = (struct ephemera_config){
-		.uid_min = CONFIG_DEFAULT_UID_MIN,
-		.uid_max = CONFIG_DEFAULT_UID_MAX,
-		.max_sessions_per_owner = 64,
-		.sessions_dir = strdup("/sessions"),
-		.database = strdup("/var/lib/ephemera/ephemera.db"),
-		.shell = strdup("/bin/bash"),
-		.hostname = strdup("ephemera"),
+	    .uid_min = CONFIG_DEFAULT_UID_MIN,
+	    .uid_max = CONFIG_DEFAULT_UID_MAX,
+	    .max_sessions_per_owner = 64,
+	    .sessions_dir = strdup("/sessions"),
+	    .database = strdup("/var/lib/ephemera/ephemera.db"),
+	    .shell = strdup("/bin/bash"),
+	    .hostname = strdup("ephemera"),
 	};
 	if (!cfg->sessions_dir || !cfg->database || !cfg->shell || !cfg->hostname) {
 		config_free(cfg);
@@ -258,7 +265,8 @@ static int set_defaults(struct ephemera_config *cfg)
 /* Open the file; 0 with *ret_f NULL means "no file: defaults". */
 static int open_config(const char *path, FILE **ret_f, char *err, size_t errlen)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	_cleanup_close_ int fd =
+	    open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT) {
 			*ret_f = NULL;
@@ -279,8 +287,8 @@ static int open_config(const char *path, FILE **ret_f, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(err, errlen, "%s: must be owned by root and not writable by group or others",
-			 path);
+		snprintf(err, errlen,
+			 "%s: must be owned by root and not writable by group or others", path);
 		return -EPERM;
 	}
 	FILE *f = fdopen(fd, "r");
@@ -307,7 +315,7 @@ int config_load(const char *path, struct ephemera_config *ret, char *err, size_t
 		return r;
 	}
 	if (f) {
-		struct parse_ctx c = { .cfg = &cfg, .f = f };
+		struct parse_ctx c = {.cfg = &cfg, .f = f};
 		int line = ini_parse_stream(read_line, &c, on_key, &c);
 		if (line != 0 || c.msg[0]) {
 			/* Report whichever came first: inih's syntax error or ours. */
@@ -316,7 +324,8 @@ int config_load(const char *path, struct ephemera_config *ret, char *err, size_t
 			else if (line > 0)
 				snprintf(err, errlen, "%s:%d: syntax error", path, line);
 			else
-				snprintf(err, errlen, "%s: %s", path, line == -2 ? "out of memory" : "unreadable");
+				snprintf(err, errlen, "%s: %s", path,
+					 line == -2 ? "out of memory" : "unreadable");
 			config_free(&cfg);
 			return -EINVAL;
 		}
@@ -327,7 +336,8 @@ int config_load(const char *path, struct ephemera_config *ret, char *err, size_t
 		}
 	}
 	if (cfg.uid_min > cfg.uid_max) {
-		snprintf(err, errlen, "%s: uid_min %u is above uid_max %u", path, cfg.uid_min, cfg.uid_max);
+		snprintf(err, errlen, "%s: uid_min %u is above uid_max %u", path, cfg.uid_min,
+			 cfg.uid_max);
 		config_free(&cfg);
 		return -EINVAL;
 	}
@@ -345,7 +355,7 @@ void config_free(struct ephemera_config *cfg)
 	free(cfg->database);
 	free(cfg->shell);
 	free(cfg->hostname);
-	*cfg = (struct ephemera_config){ 0 };
+	*cfg = (struct ephemera_config){0};
 }
 
 const char *config_path_for_caller(const char *arg)

@@ -9,7 +9,7 @@
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/ephemera/ephemera.conf"
 #define CONFIG_MAX_GATEWAYS 64
-#define CONFIG_NAME_MAX 32 /* POSIX-portable user and group names we accept */
+#define CONFIG_NAME_MAX	    32 /* POSIX-portable user and group names we accept */
 
 /* 0x78000000-0x7800FFFF: above every range Debian, systemd, sssd and the
  * /etc/subuid defaults hand out, below 2^31 (devpts and some tools treat the

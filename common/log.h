@@ -10,8 +10,8 @@ void log_open(const char *ident, bool to_stderr);
 /* session may be NULL. Every line carries "session=NAME" when known so that an
  * admin can grep one session's history. */
 void log_msg(int prio, const char *session, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 _Noreturn void log_die(const char *session, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif

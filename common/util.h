@@ -9,7 +9,10 @@
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
-static inline void freep(void *p) { free(*(void **)p); }
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
 static inline void closep(int *fd)
 {
 	if (*fd >= 0) {
@@ -24,8 +27,8 @@ static inline void fclosep(FILE **f)
 		fclose(*f);
 }
 
-#define _cleanup_free_ __attribute__((cleanup(freep)))
-#define _cleanup_close_ __attribute__((cleanup(closep)))
+#define _cleanup_free_	 __attribute__((cleanup(freep)))
+#define _cleanup_close_	 __attribute__((cleanup(closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
 
 /* Hand an fd out of a _cleanup_close_ variable. */
@@ -37,6 +40,9 @@ static inline int take_fd(int *fd)
 }
 
 /* errno as a negative return, never 0 even when errno was not set. */
-static inline int neg_errno(void) { return errno > 0 ? -errno : -EIO; }
+static inline int neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
 
 #endif

@@ -17,29 +17,22 @@ int db_map_rc(struct db *db, int rc)
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
-	case SQLITE_DONE:
-		return 0;
+	case SQLITE_DONE: return 0;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
+	case SQLITE_LOCKED: return -EBUSY;
 	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return -EBADMSG;
-	case SQLITE_READONLY:
-		return -EROFS;
-	case SQLITE_FULL:
-		return -ENOSPC;
+	case SQLITE_NOTADB: return -EBADMSG;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_FULL: return -ENOSPC;
 	case SQLITE_CANTOPEN:
 	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return -EACCES;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
+	case SQLITE_AUTH: return -EACCES;
+	case SQLITE_NOMEM: return -ENOMEM;
 	case SQLITE_CONSTRAINT:
-		return (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) ? -EEXIST
-											  : -EINVAL;
-	default:
-		return -EIO;
+		return (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+			   ? -EEXIST
+			   : -EINVAL;
+	default: return -EIO;
 	}
 }
 
@@ -68,8 +61,14 @@ int db_exec(struct db *db, const char *sql)
 	return rc == SQLITE_OK ? 0 : db_map_rc(db, rc);
 }
 
-int db_begin(struct db *db) { return db_exec(db, "BEGIN IMMEDIATE"); }
-int db_commit(struct db *db) { return db_exec(db, "COMMIT"); }
+int db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+int db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
 
 void db_rollback(struct db *db)
 {
@@ -131,7 +130,7 @@ static int check_db_dir(struct db *db, const char *path)
 static int check_db_file(struct db *db, const char *path)
 {
 	_cleanup_close_ int fd =
-		open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	    open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int r = neg_errno();
@@ -161,7 +160,8 @@ static int migrate(struct db *db)
 	r = db_user_version(db, &v);
 	if (r == 0 && (v < 0 || v > DB_SCHEMA_VERSION)) {
 		snprintf(db->errmsg, sizeof(db->errmsg),
-			 "schema version %d is not one this build knows (%d)", v, DB_SCHEMA_VERSION);
+			 "schema version %d is not one this build knows (%d)", v,
+			 DB_SCHEMA_VERSION);
 		r = -EPROTO;
 	}
 	for (; r == 0 && v < DB_SCHEMA_VERSION; v++) {
@@ -183,8 +183,18 @@ static int configure(struct db *db)
 	int r = sqlite3_busy_timeout(db->conn, DB_BUSY_TIMEOUT_MS);
 	if (r != SQLITE_OK)
 		return db_map_rc(db, r);
-	/* journal_mode=WAL is persistent; asking again is cheap and reads the header,
-	 * so a corrupt file is caught here. */
+	/* Refuse a schema from the future before changing anything in the file. */
+	int v;
+	r = db_user_version(db, &v);
+	if (r < 0)
+		return r;
+	if (v < 0 || v > DB_SCHEMA_VERSION) {
+		snprintf(db->errmsg, sizeof(db->errmsg),
+			 "schema version %d is not one this build knows (%d)", v,
+			 DB_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	/* journal_mode=WAL is persistent; asking again is cheap. */
 	r = db_exec(db, "PRAGMA journal_mode = WAL");
 	if (r < 0)
 		return r;
@@ -206,7 +216,7 @@ int db_open(const char *path, struct db **ret, char *err, size_t errlen)
 	if (r == 0) {
 		int rc = sqlite3_open_v2(path, &db->conn,
 					 SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
-						 SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_EXRESCODE,
+					     SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_EXRESCODE,
 					 NULL);
 		r = rc == SQLITE_OK ? configure(db) : db_map_rc(db, rc);
 	}

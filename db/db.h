@@ -19,7 +19,7 @@
 
 struct db;
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION  2
 #define DB_BUSY_TIMEOUT_MS 10000
 
 enum session_state {
@@ -74,6 +74,13 @@ int db_session_get(struct db *db, const char *name, struct db_session *ret);
  * -ESTALE when the session is not in one of those states. */
 int db_session_set_state(struct db *db, const char *name, unsigned from_mask,
 			 enum session_state to);
+/* allocated -> active, with the leader's pid and the start time. */
+int db_session_start(struct db *db, const char *name, int64_t leader_pid);
+/* active -> closed, with the exit status of the session. */
+int db_session_finish(struct db *db, const char *name, int exit_status);
+/* any live state -> failed, with the reason as an event. */
+int db_session_fail(struct db *db, const char *name, const char *reason);
+
 /* Drops the lease of a session outright (no quarantine): only for a session
  * that never ran a process. */
 int db_lease_delete(struct db *db, const char *name);

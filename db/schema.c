@@ -4,32 +4,32 @@
 #include "db/db-internal.h"
 
 const char *const db_migrations[DB_SCHEMA_VERSION] = {
-	/* 0 -> 1: the tables of DESIGN.md. */
-	"CREATE TABLE sessions ("
-	"  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 32),"
-	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
-	"  owner TEXT NOT NULL, owner_uid INTEGER NOT NULL,"
-	"  service TEXT NOT NULL DEFAULT '', tty TEXT NOT NULL DEFAULT '',"
-	"  rhost TEXT NOT NULL DEFAULT '',"
-	"  state TEXT NOT NULL CHECK (state IN"
-	"    ('allocated','active','closed','reaping','reaped','failed')),"
-	"  created_at INTEGER NOT NULL, started_at INTEGER, ended_at INTEGER,"
-	"  reaped_at INTEGER, leader_pid INTEGER, exit_status INTEGER,"
-	"  bytes_reaped INTEGER, files_reaped INTEGER"
-	") STRICT;"
-	"CREATE TABLE leases ("
-	"  uid INTEGER PRIMARY KEY,"
-	"  session TEXT NOT NULL REFERENCES sessions(name),"
-	"  state TEXT NOT NULL CHECK (state IN ('leased','quarantine')),"
-	"  since INTEGER NOT NULL"
-	") STRICT;"
-	"CREATE TABLE events ("
-	"  id INTEGER PRIMARY KEY, session TEXT, at INTEGER NOT NULL,"
-	"  kind TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''"
-	") STRICT;",
+    /* 0 -> 1: the tables of DESIGN.md. */
+    "CREATE TABLE sessions ("
+    "  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 32),"
+    "  uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+    "  owner TEXT NOT NULL, owner_uid INTEGER NOT NULL,"
+    "  service TEXT NOT NULL DEFAULT '', tty TEXT NOT NULL DEFAULT '',"
+    "  rhost TEXT NOT NULL DEFAULT '',"
+    "  state TEXT NOT NULL CHECK (state IN"
+    "    ('allocated','active','closed','reaping','reaped','failed')),"
+    "  created_at INTEGER NOT NULL, started_at INTEGER, ended_at INTEGER,"
+    "  reaped_at INTEGER, leader_pid INTEGER, exit_status INTEGER,"
+    "  bytes_reaped INTEGER, files_reaped INTEGER"
+    ") STRICT;"
+    "CREATE TABLE leases ("
+    "  uid INTEGER PRIMARY KEY,"
+    "  session TEXT NOT NULL REFERENCES sessions(name),"
+    "  state TEXT NOT NULL CHECK (state IN ('leased','quarantine')),"
+    "  since INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY, session TEXT, at INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''"
+    ") STRICT;",
 
-	/* 1 -> 2: lookups by owner (sessions per owner) and by session (audit). */
-	"CREATE INDEX sessions_owner_state ON sessions(owner_uid, state);"
-	"CREATE INDEX leases_session ON leases(session);"
-	"CREATE INDEX events_session ON events(session, at);",
+    /* 1 -> 2: lookups by owner (sessions per owner) and by session (audit). */
+    "CREATE INDEX sessions_owner_state ON sessions(owner_uid, state);"
+    "CREATE INDEX leases_session ON leases(session);"
+    "CREATE INDEX events_session ON events(session, at);",
 };

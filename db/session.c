@@ -7,9 +7,8 @@
 #include <time.h>
 
 static const char *const state_names[] = {
-	[SESSION_ALLOCATED] = "allocated", [SESSION_ACTIVE] = "active",
-	[SESSION_CLOSED] = "closed",       [SESSION_REAPING] = "reaping",
-	[SESSION_REAPED] = "reaped",       [SESSION_FAILED] = "failed",
+    [SESSION_ALLOCATED] = "allocated", [SESSION_ACTIVE] = "active", [SESSION_CLOSED] = "closed",
+    [SESSION_REAPING] = "reaping",     [SESSION_REAPED] = "reaped", [SESSION_FAILED] = "failed",
 };
 
 const char *session_state_name(enum session_state s)
@@ -27,7 +26,10 @@ int session_state_from_name(const char *s, enum session_state *ret)
 	return -EINVAL;
 }
 
-static int64_t now(void) { return (int64_t)time(NULL); }
+static int64_t now(void)
+{
+	return (int64_t)time(NULL);
+}
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -96,13 +98,14 @@ int db_event_add(struct db *db, const char *session, const char *kind, const cha
 	return db_step_done(db, st);
 }
 
-int db_session_create(struct db *db, const struct db_session *s)
+static int session_insert(struct db *db, const struct db_session *s)
 {
 	sqlite3_stmt *st;
-	int r = db_prepare(db,
-			   "INSERT INTO sessions (name, uid, gid, owner, owner_uid, service, tty, rhost,"
-			   " state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'allocated', ?)",
-			   &st);
+	int r = db_prepare(
+	    db,
+	    "INSERT INTO sessions (name, uid, gid, owner, owner_uid, service, tty, rhost,"
+	    " state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'allocated', ?)",
+	    &st);
 	if (r < 0)
 		return r;
 	bind_text(st, 1, s->name);
@@ -118,8 +121,8 @@ int db_session_create(struct db *db, const struct db_session *s)
 	if (r < 0)
 		return r;
 
-	r = db_prepare(db, "INSERT INTO leases (uid, session, state, since) VALUES (?, ?, 'leased', ?)",
-		       &st);
+	r = db_prepare(
+	    db, "INSERT INTO leases (uid, session, state, since) VALUES (?, ?, 'leased', ?)", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, s->uid);
@@ -129,6 +132,25 @@ int db_session_create(struct db *db, const struct db_session *s)
 	if (r < 0)
 		return r;
 	return db_event_add(db, s->name, "allocated", s->owner);
+}
+
+/* The three inserts are one unit even when the caller holds no transaction:
+ * a savepoint nests inside the allocation's BEGIN IMMEDIATE. */
+int db_session_create(struct db *db, const struct db_session *s)
+{
+	int r = db_exec(db, "SAVEPOINT session_create");
+	if (r < 0)
+		return r;
+	r = session_insert(db, s);
+	if (r < 0) {
+		char saved[sizeof(db->errmsg)];
+		memcpy(saved, db->errmsg, sizeof(saved));
+		db_exec(db, "ROLLBACK TO session_create");
+		db_exec(db, "RELEASE session_create");
+		memcpy(db->errmsg, saved, sizeof(saved));
+		return r;
+	}
+	return db_exec(db, "RELEASE session_create");
 }
 
 #define SESSION_COLUMNS "name, uid, gid, owner, owner_uid, service, tty, rhost, state, created_at"
@@ -141,7 +163,7 @@ static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
 
 static int row_to_session(sqlite3_stmt *st, struct db_session *s)
 {
-	*s = (struct db_session){ 0 };
+	*s = (struct db_session){0};
 	copy_col(s->name, sizeof(s->name), st, 0);
 	s->uid = (uint32_t)sqlite3_column_int64(st, 1);
 	s->gid = (uint32_t)sqlite3_column_int64(st, 2);
@@ -152,7 +174,8 @@ static int row_to_session(sqlite3_stmt *st, struct db_session *s)
 	copy_col(s->rhost, sizeof(s->rhost), st, 7);
 	const unsigned char *state = sqlite3_column_text(st, 8);
 	s->created_at = sqlite3_column_int64(st, 9);
-	return session_state_from_name(state ? (const char *)state : "", &s->state) < 0 ? -EBADMSG : 0;
+	return session_state_from_name(state ? (const char *)state : "", &s->state) < 0 ? -EBADMSG
+											: 0;
 }
 
 int db_session_get(struct db *db, const char *name, struct db_session *ret)
@@ -175,8 +198,7 @@ int db_session_get(struct db *db, const char *name, struct db_session *ret)
 	return r;
 }
 
-int db_session_set_state(struct db *db, const char *name, unsigned from_mask,
-			 enum session_state to)
+int db_session_set_state(struct db *db, const char *name, unsigned from_mask, enum session_state to)
 {
 	/* Forward only: a target must rank above every source it is reached from;
 	 * failed is reached from the live states only, never from reaped or failed. */
@@ -188,14 +210,15 @@ int db_session_set_state(struct db *db, const char *name, unsigned from_mask,
 	}
 
 	sqlite3_stmt *st;
-	int r = db_prepare(db,
-			   "UPDATE sessions SET state = ?1,"
-			   " ended_at = CASE WHEN ?1 IN ('closed','failed') THEN ?2 ELSE ended_at END,"
-			   " reaped_at = CASE WHEN ?1 = 'reaped' THEN ?2 ELSE reaped_at END"
-			   " WHERE name = ?3 AND (?4 >> (CASE state WHEN 'allocated' THEN 0"
-			   " WHEN 'active' THEN 1 WHEN 'closed' THEN 2 WHEN 'reaping' THEN 3"
-			   " WHEN 'reaped' THEN 4 ELSE 5 END)) & 1",
-			   &st);
+	int r =
+	    db_prepare(db,
+		       "UPDATE sessions SET state = ?1,"
+		       " ended_at = CASE WHEN ?1 IN ('closed','failed') THEN ?2 ELSE ended_at END,"
+		       " reaped_at = CASE WHEN ?1 = 'reaped' THEN ?2 ELSE reaped_at END"
+		       " WHERE name = ?3 AND (?4 >> (CASE state WHEN 'allocated' THEN 0"
+		       " WHEN 'active' THEN 1 WHEN 'closed' THEN 2 WHEN 'reaping' THEN 3"
+		       " WHEN 'reaped' THEN 4 ELSE 5 END)) & 1",
+		       &st);
 	if (r < 0)
 		return r;
 	bind_text(st, 1, session_state_name(to));
@@ -260,13 +283,13 @@ int db_each_session(struct db *db, const enum session_state *state, db_session_c
 	return r;
 }
 
-#define SESSION_JSON                                                                          \
-	"json_object('name', s.name, 'uid', s.uid, 'gid', s.gid, 'owner', s.owner,"            \
-	" 'owner_uid', s.owner_uid, 'service', s.service, 'tty', s.tty, 'rhost', s.rhost,"    \
-	" 'state', s.state, 'created_at', s.created_at, 'started_at', s.started_at,"          \
-	" 'ended_at', s.ended_at, 'reaped_at', s.reaped_at, 'leader_pid', s.leader_pid,"      \
-	" 'exit_status', s.exit_status, 'bytes_reaped', s.bytes_reaped,"                      \
-	" 'files_reaped', s.files_reaped, 'lease', (SELECT l.state FROM leases l"             \
+#define SESSION_JSON                                                                               \
+	"json_object('name', s.name, 'uid', s.uid, 'gid', s.gid, 'owner', s.owner,"                \
+	" 'owner_uid', s.owner_uid, 'service', s.service, 'tty', s.tty, 'rhost', s.rhost,"         \
+	" 'state', s.state, 'created_at', s.created_at, 'started_at', s.started_at,"               \
+	" 'ended_at', s.ended_at, 'reaped_at', s.reaped_at, 'leader_pid', s.leader_pid,"           \
+	" 'exit_status', s.exit_status, 'bytes_reaped', s.bytes_reaped,"                           \
+	" 'files_reaped', s.files_reaped, 'lease', (SELECT l.state FROM leases l"                  \
 	" WHERE l.session = s.name))"
 
 static int query_text(struct db *db, sqlite3_stmt *st, char **ret)
@@ -288,11 +311,12 @@ static int query_text(struct db *db, sqlite3_stmt *st, char **ret)
 int db_sessions_json(struct db *db, const enum session_state *state, char **ret)
 {
 	sqlite3_stmt *st;
-	int r = db_prepare(db,
-			   "SELECT coalesce(json_group_array(json(j)), '[]') FROM (SELECT " SESSION_JSON
-			   " AS j FROM sessions s WHERE ?1 IS NULL OR s.state = ?1"
-			   " ORDER BY s.created_at DESC, s.rowid DESC)",
-			   &st);
+	int r =
+	    db_prepare(db,
+		       "SELECT coalesce(json_group_array(json(j)), '[]') FROM (SELECT " SESSION_JSON
+		       " AS j FROM sessions s WHERE ?1 IS NULL OR s.state = ?1"
+		       " ORDER BY s.created_at DESC, s.rowid DESC)",
+		       &st);
 	if (r < 0)
 		return r;
 	if (state)
@@ -303,12 +327,13 @@ int db_sessions_json(struct db *db, const enum session_state *state, char **ret)
 int db_session_json(struct db *db, const char *name, char **ret)
 {
 	sqlite3_stmt *st;
-	int r = db_prepare(db,
-			   "SELECT json_set(" SESSION_JSON ", '$.events', json((SELECT"
-			   " json_group_array(json_object('at', e.at, 'kind', e.kind, 'detail', e.detail))"
-			   " FROM (SELECT * FROM events e WHERE e.session = s.name ORDER BY e.id) e)))"
-			   " FROM sessions s WHERE s.name = ?",
-			   &st);
+	int r = db_prepare(
+	    db,
+	    "SELECT json_set(" SESSION_JSON ", '$.events', json((SELECT"
+	    " json_group_array(json_object('at', e.at, 'kind', e.kind, 'detail', e.detail))"
+	    " FROM (SELECT * FROM events e WHERE e.session = s.name ORDER BY e.id) e)))"
+	    " FROM sessions s WHERE s.name = ?",
+	    &st);
 	if (r < 0)
 		return r;
 	bind_text(st, 1, name);
@@ -318,7 +343,8 @@ int db_session_json(struct db *db, const char *name, char **ret)
 int db_each_event(struct db *db, const char *name, db_event_cb cb, void *userdata)
 {
 	sqlite3_stmt *st;
-	int r = db_prepare(db, "SELECT at, kind, detail FROM events WHERE session = ? ORDER BY id", &st);
+	int r = db_prepare(db, "SELECT at, kind, detail FROM events WHERE session = ? ORDER BY id",
+			   &st);
 	if (r < 0)
 		return r;
 	bind_text(st, 1, name);
@@ -330,4 +356,57 @@ int db_each_event(struct db *db, const char *name, db_event_cb cb, void *userdat
 		r = db_map_rc(db, rc);
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* One column update on a session, by name. */
+static int update_int(struct db *db, const char *sql, const char *name, int64_t v)
+{
+	sqlite3_stmt *st;
+	int r = db_prepare(db, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, v);
+	bind_text(st, 2, name);
+	return db_step_done(db, st);
+}
+
+/* Runs fn-like steps in one transaction: begin, state move, extras, event, commit. */
+static int transition(struct db *db, const char *name, unsigned from, enum session_state to,
+		      const char *sql, int64_t v, const char *detail)
+{
+	int r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = db_session_set_state(db, name, from, to);
+	if (r == 0 && sql)
+		r = update_int(db, sql, name, v);
+	if (r == 0 && detail)
+		r = db_event_add(db, name, "reason", detail);
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	return r;
+}
+
+int db_session_start(struct db *db, const char *name, int64_t leader_pid)
+{
+	return transition(
+	    db, name, 1u << SESSION_ALLOCATED, SESSION_ACTIVE,
+	    "UPDATE sessions SET leader_pid = ?1, started_at = unixepoch() WHERE name = ?2",
+	    leader_pid, NULL);
+}
+
+int db_session_finish(struct db *db, const char *name, int exit_status)
+{
+	return transition(db, name, 1u << SESSION_ACTIVE, SESSION_CLOSED,
+			  "UPDATE sessions SET exit_status = ?1 WHERE name = ?2", exit_status,
+			  NULL);
+}
+
+int db_session_fail(struct db *db, const char *name, const char *reason)
+{
+	unsigned live = (1u << SESSION_ALLOCATED) | (1u << SESSION_ACTIVE) |
+			(1u << SESSION_CLOSED) | (1u << SESSION_REAPING);
+	return transition(db, name, live, SESSION_FAILED, NULL, 0, reason);
 }

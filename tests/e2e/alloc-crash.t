@@ -51,4 +51,11 @@ mkdir -p /sessions/brave-calm-turing/mnt/output
 ephemeractl alloc --owner root >/dev/null
 ok "a home without a row is removed by the next allocation" test ! -e /sessions/brave-calm-turing
 is "$(sql "SELECT kind FROM events WHERE session = 'brave-calm-turing'")" "repair" "the repair is in the audit trail"
+
+# Repair touches only names the allocator could have made.
+mkdir -p /sessions/backup/keep /sessions/brave-calm-nosuchperson
+echo data >/sessions/backup/keep/file
+ephemeractl repair >/dev/null
+ok "repair leaves a directory with a name it could not have made" test -f /sessions/backup/keep/file
+ok "repair leaves a name with a word not in its lists" test -d /sessions/brave-calm-nosuchperson
 done_testing

@@ -1,0 +1,69 @@
+#include "shell/hygiene.h"
+
+#include "common/util.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+int hygiene_early(void)
+{
+	/* First of all: the caller (same real uid) must not ptrace us, read our
+	 * memory or /proc/PID/mem, and we must never dump core. */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		return neg_errno();
+	struct rlimit no_core = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+		return neg_errno();
+	/* An fd the caller left open is not ours to pass into a sandbox. */
+	if (close_range(3, ~0U, 0) < 0)
+		return neg_errno();
+	/* Closed stdio would make our first open() land on 0, 1 or 2. */
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR | O_NOCTTY);
+		if (n != fd) {
+			if (n >= 0)
+				close(n);
+			return -EBADF;
+		}
+	}
+	umask(077);
+	/* Only the uid came from the setuid bit: drop the caller's groups too, so
+	 * that what we create (the database's journal, the sessions directory,
+	 * the sandbox's tmpfs) is root's and not the caller's group's.  The real
+	 * uid stays the caller's: it names the owner and lets the owner end the
+	 * session by killing us. */
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0)
+		return neg_errno();
+	/* Dispositions and the mask survive exec: an ignored SIGCHLD would make
+	 * waitpid fail, a blocked SIGTERM would keep a session alive. */
+	sigset_t none;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return neg_errno();
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	return 0;
+}
+
+int hygiene_check_args(int argc, char **argv)
+{
+	if (argc < 1 || argc > ARGS_MAX_COUNT)
+		return -E2BIG;
+	size_t total = 0;
+	for (int i = 0; i < argc; i++) {
+		if (!argv[i])
+			return -EINVAL;
+		total += strlen(argv[i]) + 1;
+		if (total > ARGS_MAX_BYTES)
+			return -E2BIG;
+	}
+	return 0;
+}

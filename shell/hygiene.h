@@ -1,0 +1,18 @@
+/* What a setuid program does first, before it looks at anything the caller
+ * gave it (STYLE.md 7, DESIGN.md "What every part must hold"). */
+#ifndef EPHEMERA_SHELL_HYGIENE_H
+#define EPHEMERA_SHELL_HYGIENE_H
+
+#include <stddef.h>
+
+#define ARGS_MAX_COUNT 8
+#define ARGS_MAX_BYTES (256 * 1024)
+
+/* Not dumpable, fds above 2 closed, 0-2 open, umask 077, signals default and
+ * unblocked, no core dumps.  Returns 0 or -errno (the caller dies). */
+int hygiene_early(void);
+
+/* Whether argv stays within ARGS_MAX_COUNT and ARGS_MAX_BYTES. */
+int hygiene_check_args(int argc, char **argv);
+
+#endif

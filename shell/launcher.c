@@ -1,0 +1,201 @@
+#include "shell/launcher.h"
+
+#include "common/util.h"
+#include "shell/drop.h"
+#include "shell/init.h"
+#include "shell/mount.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define NS_FLAGS                                                                                   \
+	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP)
+#define ERR_FD	3 /* in pid 1: write end of the error pipe */
+#define LIFE_FD 4 /* in pid 1: read end of the pipe the launcher holds open */
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+/* In pid 1 or the shell: report why, then exit.  The launcher marks the
+ * session failed and prints the line. */
+static _Noreturn void child_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void child_fail(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		(void)!write(ERR_FD, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	_exit(126);
+}
+
+static int loopback_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return neg_errno();
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return neg_errno();
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? neg_errno() : 0;
+}
+
+static void build_root(const struct launch *l)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail("making mounts private: %s", strerror(errno));
+	/* The new root is attached over /tmp of this (private) mount namespace
+	 * only until pivot_root; the host's /tmp is never touched. */
+	_cleanup_close_ int tmp = open("/tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmp < 0)
+		child_fail("opening /tmp: %s", strerror(errno));
+	int root = mnt_new_root(tmp, "size=4m,nr_inodes=4096,mode=0755");
+	if (root < 0)
+		child_fail("new root: %s", strerror(-root));
+	size_t failed = 0;
+	int r = sandbox_plan_run(l->plan, root, &failed);
+	if (r < 0) {
+		const struct sandbox_step *s = &l->plan->steps[failed];
+		child_fail("sandbox step %zu (%s %s): %s", failed, sandbox_step_name(s->op), s->dst,
+			   strerror(-r));
+	}
+	if ((r = mnt_pivot(root)) < 0)
+		child_fail("pivot_root: %s", strerror(-r));
+	close(root);
+	if (sethostname(l->hostname, strlen(l->hostname)) < 0)
+		child_fail("sethostname: %s", strerror(errno));
+	if ((r = loopback_up()) < 0)
+		child_fail("bringing up lo: %s", strerror(-r));
+}
+
+static _Noreturn void exec_shell(const struct launch *l, const sigset_t *old_mask)
+{
+	/* Signals as a fresh login expects them: defaults, nothing blocked. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, old_mask, NULL);
+	if (chdir(l->home) < 0)
+		child_fail("cannot enter %s: %s", l->home, strerror(errno));
+	close(LIFE_FD);
+	execve(l->shell, l->argv, l->envp);
+	child_fail("exec %s: %s", l->shell, strerror(errno));
+}
+
+/* pid 1 of the new namespaces.  Never returns. */
+static _Noreturn void sandbox_pid1(const struct launch *l)
+{
+	int r = drop_tie_to_parent(LIFE_FD);
+	if (r < 0)
+		_exit(126);
+	build_root(l);
+	char err[256];
+	if (drop_privileges(l->uid, l->gid, LIFE_FD, err, sizeof(err)) < 0)
+		child_fail("dropping privileges: %s", err);
+
+	sigset_t set, old;
+	init_signal_set(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid_t shell = fork();
+	if (shell < 0)
+		child_fail("fork: %s", strerror(errno));
+	if (shell == 0)
+		exec_shell(l, &old);
+	close(ERR_FD); /* the shell holds it until exec; EOF then says "running" */
+	_exit(init_run(shell, &set));
+}
+
+/* Child side of clone(): only the two pipe ends survive, at fixed numbers. */
+static _Noreturn void start_pid1(const struct launch *l, int err_w, int life_r)
+{
+	if (dup3(err_w, ERR_FD, O_CLOEXEC) < 0 || dup3(life_r, LIFE_FD, O_CLOEXEC) < 0)
+		_exit(126);
+	close_range(LIFE_FD + 1, ~0U, 0);
+	sandbox_pid1(l);
+}
+
+/* Reads what pid 1 or the shell reported before exec; 0 bytes = success. */
+static ssize_t read_report(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+	while (got < size - 1) {
+		ssize_t n = read(fd, buf + got, size - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+static void install_forwarders(void)
+{
+	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2};
+	struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+int launcher_run(const struct launch *l, char *err, size_t errlen)
+{
+	int errp[2], lifep[2];
+	if (pipe2(errp, O_CLOEXEC) < 0)
+		return neg_errno();
+	if (pipe2(lifep, O_CLOEXEC) < 0) {
+		int r = neg_errno();
+		close(errp[0]);
+		close(errp[1]);
+		return r;
+	}
+	/* clone(2) as fork: the child starts here in all the new namespaces. */
+	pid_t pid = (pid_t)syscall(SYS_clone, NS_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid == 0)
+		start_pid1(l, errp[1], lifep[0]);
+	int saved = errno;
+	close(errp[1]);
+	close(lifep[0]);
+	if (pid < 0) {
+		close(errp[0]);
+		close(lifep[1]);
+		snprintf(err, errlen, "creating namespaces: %s", strerror(saved));
+		return -saved;
+	}
+	child_pid = pid;
+	install_forwarders();
+
+	char report[512];
+	ssize_t n = read_report(errp[0], report, sizeof(report));
+	close(errp[0]);
+	int wstatus = 0;
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	close(lifep[1]);
+	child_pid = 0;
+	if (n > 0) {
+		snprintf(err, errlen, "%s", report);
+		return -EPERM;
+	}
+	return init_status_code(wstatus);
+}

@@ -1,0 +1,199 @@
+/* ephemera-shell: the login shell of every gateway account, installed setuid
+ * root.  One pass, top to bottom: hygiene -> arguments -> caller -> session
+ * -> sandbox plan -> launch (build, drop, exec) -> record the end.  Every
+ * failure before the real shell runs is fatal: one line on stderr and in
+ * syslog, the session marked failed, nothing started (fail closed). */
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "shell/env.h"
+#include "shell/hygiene.h"
+#include "shell/launcher.h"
+#include "shell/sandbox.h"
+#include "shell/session.h"
+
+#include <libgen.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+extern char **environ;
+
+struct invocation {
+	bool login;
+	const char *command; /* -c COMMAND, or NULL */
+};
+
+/* Set once a session exists, so that die() can mark it failed. */
+static const struct ephemera_config *die_cfg;
+static const char *die_session;
+
+static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void die(const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (die_session)
+		(void)shell_session_fail(die_cfg, die_session, msg);
+	log_die(die_session, "%s", msg);
+}
+
+static const char usage_text[] =
+    "Usage: ephemera-shell [-l] [-c COMMAND]\n"
+    "The login shell of ephemera gateway accounts: every login runs in a fresh,\n"
+    "throwaway sandbox as a transient user.  See ephemera-shell(8).\n"
+    "  -l, --login    run the real shell as a login shell\n"
+    "  -c COMMAND     run COMMAND with the real shell's -c\n"
+    "  --help         show this help\n"
+    "  --version      show the version\n";
+
+static void parse_args(int argc, char **argv, struct invocation *inv)
+{
+	if (hygiene_check_args(argc, argv) < 0)
+		die("too many or too long arguments");
+	*inv = (struct invocation){.login = argv[0][0] == '-'};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help")) {
+			fputs(usage_text, stdout);
+			exit(0);
+		} else if (!strcmp(a, "--version")) {
+			printf("ephemera-shell %s\n", EPHEMERA_VERSION);
+			exit(0);
+		} else if (!strcmp(a, "-l") || !strcmp(a, "--login")) {
+			inv->login = true;
+		} else if (!strcmp(a, "-c") && i + 1 < argc && !inv->command) {
+			inv->command = argv[++i];
+		} else {
+			die("unexpected argument '%.40s' (try --help)", a);
+		}
+	}
+}
+
+/* The caller is who the kernel says (real uid), never what the environment says. */
+static void identify_caller(struct ephemera_config *cfg, struct passwd *ret_pw, char *buf,
+			    size_t bufsz)
+{
+	uid_t uid = getuid();
+	if (uid == 0)
+		die("root is not a gateway account");
+	struct passwd *res = NULL;
+	if (getpwuid_r(uid, ret_pw, buf, bufsz, &res) != 0 || !res)
+		die("uid %u has no account", (unsigned)uid);
+	char err[512];
+	/* Only the built-in path: a setuid program honours no config from its caller. */
+	if (config_load(CONFIG_DEFAULT_PATH, cfg, err, sizeof(err)) < 0)
+		die("config: %s", err);
+	int g = config_is_gateway(cfg, ret_pw->pw_name, ret_pw->pw_gid);
+	if (g < 0)
+		die("cannot tell whether %s is a gateway account: %s", ret_pw->pw_name,
+		    strerror(-g));
+	if (g == 0)
+		die("%s is not an ephemera gateway account", ret_pw->pw_name);
+}
+
+/* argv of the real shell: "-bash" for a login, then -c COMMAND if given. */
+static void shell_argv(const char *shell, const struct invocation *inv, char *argv0, size_t argv0sz,
+		       char **ret_argv)
+{
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", shell);
+	snprintf(argv0, argv0sz, "%s%s", inv->login ? "-" : "", basename(copy));
+	size_t n = 0;
+	ret_argv[n++] = argv0;
+	if (inv->command) {
+		ret_argv[n++] = (char *)"-c";
+		ret_argv[n++] = (char *)inv->command;
+	}
+	ret_argv[n] = NULL;
+}
+
+static void build_env(struct session_env *env, const char *name, const char *home,
+		      const char *shell)
+{
+	if (env_set(env, "HOME", home) < 0 || env_set(env, "USER", name) < 0 ||
+	    env_set(env, "LOGNAME", name) < 0 || env_set(env, "SHELL", shell) < 0 ||
+	    env_set(env, "PATH", "/usr/local/bin:/usr/bin:/bin") < 0 ||
+	    env_set(env, "EPHEMERA_SESSION", name) < 0)
+		die("building the environment: out of memory");
+}
+
+int main(int argc, char **argv)
+{
+	/* Without the setuid bit there is no sandbox to build: say so, run nothing. */
+	if (geteuid() != 0) {
+		fputs("ephemera-shell: not installed setuid root; refusing to run without a "
+		      "sandbox\n",
+		      stderr);
+		return 1;
+	}
+	if (hygiene_early() < 0) {
+		fputs("ephemera-shell: cannot make the process safe to run\n", stderr);
+		return 1;
+	}
+	log_open("ephemera-shell", true);
+	struct session_env env = {0};
+	if (env_keep_allowed(&env, environ) < 0 || clearenv() != 0)
+		die("cleaning the environment failed");
+
+	struct invocation inv;
+	parse_args(argc, argv, &inv);
+
+	struct ephemera_config cfg;
+	struct passwd pw;
+	char pwbuf[4096];
+	identify_caller(&cfg, &pw, pwbuf, sizeof(pwbuf));
+
+	struct db_session s;
+	char err[512];
+	if (shell_session_claim(&cfg, &pw, &s, err, sizeof(err)) < 0)
+		die("no session for %s: %s", pw.pw_name, err);
+	die_cfg = &cfg;
+	die_session = s.name;
+
+	char home[4096];
+	snprintf(home, sizeof(home), "%s/%s", cfg.sessions_dir, s.name);
+	static struct sandbox_plan plan;
+	struct sandbox_params params = {
+	    .name = s.name,
+	    .home = home,
+	    .uid = s.uid,
+	    .gid = s.gid,
+	    .shell = cfg.shell,
+	    .tty = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) : NULL,
+	};
+	if (sandbox_plan_build(&plan, &params) < 0)
+		die("the sandbox plan does not fit");
+	build_env(&env, s.name, home, cfg.shell);
+	char argv0[260], *shell_args[4];
+	shell_argv(cfg.shell, &inv, argv0, sizeof(argv0), shell_args);
+
+	log_msg(LOG_INFO, s.name, "owner %s uid %u: entering the sandbox as uid %u", pw.pw_name,
+		(unsigned)pw.pw_uid, s.uid);
+	struct launch l = {
+	    .plan = &plan,
+	    .uid = s.uid,
+	    .gid = s.gid,
+	    .hostname = cfg.hostname,
+	    .home = home,
+	    .shell = cfg.shell,
+	    .argv = shell_args,
+	    .envp = env.vars,
+	};
+	int status = launcher_run(&l, err, sizeof(err));
+	if (status < 0)
+		die("sandbox: %s", err);
+
+	int r = shell_session_finish(&cfg, s.name, status);
+	if (r < 0)
+		log_msg(LOG_ERR, s.name, "recording the end of the session: %s", strerror(-r));
+	log_msg(LOG_INFO, s.name, "session ended with status %d", status);
+	env_free(&env);
+	config_free(&cfg);
+	return status;
+}

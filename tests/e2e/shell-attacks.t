@@ -1,0 +1,71 @@
+#!/bin/bash
+# The owner attacks its own launcher (issue 3, "Distrust of the caller"): the
+# launcher is setuid root with the owner's real uid, so without PR_SET_DUMPABLE
+# 0 the owner could ptrace it or read its memory (bubblewrap CVE-2016-8659).
+# Each attack is also run against a process the owner may attack, to show the
+# same attack succeeds where it is allowed.
+. "$(dirname "$0")/lib.sh"
+enter_testenv "$@"
+
+as_owner() { setpriv --reuid=agent-session --regid=agent-session --init-groups "$@"; }
+get() { printf '%s\n' "$1" | sed -n "s/^$2=//p"; }
+
+# Control: the owner attacking a process of its own works.
+control=$(as_owner ephemera-attack self)
+for k in ptrace process_vm_readv proc_mem; do
+	is "$(get "$control" "attack.$k")" OK "control: the owner can $k its own child"
+done
+
+# The launcher and pid 1 of a running session.
+su - agent-session -c 'sleep 30' &
+for i in $(seq 50); do
+	leader=$(sql "SELECT leader_pid FROM sessions WHERE state = 'active' LIMIT 1" 2>/dev/null)
+	[ -n "$leader" ] && break
+	sleep 0.1
+done
+pid1=$(pgrep -P "$leader" | head -n 1)
+ok "a session is running (launcher $leader, pid 1 $pid1)" test -n "$leader" -a -n "$pid1"
+out=$(as_owner ephemera-attack "$leader")
+for k in ptrace process_vm_readv proc_mem; do
+	like "$(get "$out" "attack.$k")" '^(EPERM|EACCES)$' "the owner cannot $k the launcher"
+done
+out=$(as_owner ephemera-attack "$pid1")
+for k in ptrace process_vm_readv proc_mem; do
+	like "$(get "$out" "attack.$k")" '^(EPERM|EACCES)$' "the owner cannot $k the sandbox's pid 1"
+done
+kill "$leader"
+wait
+
+# Inside: the session's processes cannot attack their pid 1 (not dumpable),
+# and can debug their own children (gdb, strace keep working).
+inside=$(su - agent-session -c 'ephemera-attack 1; ephemera-attack self')
+like "$(printf '%s\n' "$inside" | sed -n 1,3p | tr '\n' ' ')" \
+	'attack.process_vm_readv=EPERM attack.proc_mem=(EPERM|EACCES) attack.ptrace=EPERM' \
+	"inside, pid 1 cannot be read or traced"
+like "$(printf '%s\n' "$inside" | sed -n 4,6p | tr '\n' ' ')" \
+	'attack.process_vm_readv=OK attack.proc_mem=OK attack.ptrace=OK' \
+	"inside, a process can trace its own child"
+
+# The race: attack every launcher the moment it appears, during setup.
+as_owner ephemera-attack watch ephemera-shell 6 >/tmp/watch &
+watcher=$!
+sleep 0.3
+for i in $(seq 15); do su - agent-session -c true; done
+wait "$watcher"
+w=$(cat /tmp/watch)
+ok "the watcher saw launchers during setup ($(get "$w" watch.tried))" test "$(get "$w" watch.tried)" -gt 0
+is "$(get "$w" watch.succeeded)" 0 "no attack on a launcher in setup succeeded"
+
+# An fd the caller leaves open does not reach the session; closed stdio is
+# replaced, not reused for our own files.
+echo secret >/tmp/secret
+chmod 0644 /tmp/secret
+fds=$(as_owner sh -c 'exec 9</tmp/secret; /usr/local/bin/ephemera-shell -c "ls /proc/self/fd"')
+like "$(echo $fds)" '^0 1 2 3$' "only 0-2 (and ls's own dir fd) reach the session"
+ctl=$(as_owner sh -c 'exec 9</tmp/secret; ls /proc/self/fd')
+like "$(echo $ctl)" ' 9( |$)' "  ... while without ephemera-shell fd 9 is inherited"
+out=$(as_owner /usr/local/bin/ephemera-shell -c 'stat -L -c %t:%T /proc/self/fd/0' <&-)
+# glibc opens /dev/full (1:7) for a setuid program's closed stdin; our own
+# check would open /dev/null (1:3).  Either way no file of ours lands on fd 0.
+like "$out" '^1:(3|7)$' "a closed stdin is a null device, not one of our files"
+done_testing
