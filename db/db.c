@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 int db_map_rc(struct db *db, int rc)
 {
@@ -178,6 +179,38 @@ static int migrate(struct db *db)
 	return r;
 }
 
+/* WAL is persistent, so only a new file needs the switch.  The switch needs
+ * an exclusive lock, and SQLite answers BUSY at once (no busy handler) when
+ * two new openers try it together: retry, bounded, before giving up. */
+static int ensure_wal(struct db *db)
+{
+	for (int attempt = 0; attempt < 200; attempt++) {
+		sqlite3_stmt *st;
+		int r = db_prepare(db, "PRAGMA journal_mode", &st);
+		if (r < 0)
+			return r;
+		int rc = sqlite3_step(st);
+		bool wal = rc == SQLITE_ROW &&
+			   strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_BUSY)
+			return db_map_rc(db, rc);
+		if (wal)
+			return 0;
+		if (rc == SQLITE_ROW) {
+			r = db_exec(db, "PRAGMA journal_mode = WAL");
+			if (r == 0)
+				continue; /* read it back */
+			if (r != -EBUSY)
+				return r;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	snprintf(db->errmsg, sizeof(db->errmsg), "could not switch to WAL: database is busy");
+	return -EBUSY;
+}
+
 static int configure(struct db *db)
 {
 	int r = sqlite3_busy_timeout(db->conn, DB_BUSY_TIMEOUT_MS);
@@ -194,8 +227,7 @@ static int configure(struct db *db)
 			 DB_SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	/* journal_mode=WAL is persistent; asking again is cheap. */
-	r = db_exec(db, "PRAGMA journal_mode = WAL");
+	r = ensure_wal(db);
 	if (r < 0)
 		return r;
 	r = db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"

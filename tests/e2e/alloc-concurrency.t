@@ -6,6 +6,7 @@ enter_testenv "$@"
 
 seq 200 | xargs -P 16 -I{} sh -c 'ephemeractl alloc --owner root 2>&1 || echo "FAILED"' >/tmp/names
 is "$(grep -c FAILED /tmp/names)" "0" "no allocation failed"
+grep -v '^[a-z]*-[a-z]*-[a-z]*$' /tmp/names | sort | uniq -c | sed 's/^/# /' 
 is "$(sort -u /tmp/names | wc -l)" "200" "200 distinct names printed"
 is "$(sql 'SELECT count(DISTINCT uid) FROM sessions')" "200" "200 distinct UIDs in the database"
 is "$(sql 'SELECT count(*) FROM leases')" "200" "200 leases"
