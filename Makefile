@@ -31,7 +31,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security -Wwrite-
             -Wimplicit-fallthrough -Wundef
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -O2 -g $(FORTIFY) $(HARDEN_CFLAGS) -fPIC $(WARN) \
                -I. -DEPHEMERA_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
-               -DLIBEXECDIR='"$(LIBEXECDIR)"' -DBINDIR='"$(BINDIR)"' $(PKG_CFLAGS) -MMD -MP
+               -DLIBEXECDIR='"$(LIBEXECDIR)"' -DBINDIR='"$(BINDIR)"' -DSBINDIR='"$(SBINDIR)"' $(PKG_CFLAGS) -MMD -MP
 ALL_CFLAGS  := $(BASE_CFLAGS) $(CFLAGS)
 EXE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack $(LDFLAGS)
 SO_LDFLAGS  := -shared -Wl,-z,relro -Wl,-z,now -Wl,-z,defs -Wl,-z,noexecstack $(LDFLAGS)
@@ -44,12 +44,13 @@ LIBEPH   := $(B)/libephemera.a
 
 CTL      := $(B)/ephemeractl
 SHELLBIN := $(B)/ephemera-shell
+PAMMOD   := $(B)/pam_ephemera.so
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
 
-PROGRAMS := $(CTL) $(SHELLBIN)
+PROGRAMS := $(CTL) $(SHELLBIN) $(PAMMOD)
 MAN8     := allocator/ephemeractl.8
 MAN5     := common/ephemera.conf.5
 
@@ -69,6 +70,11 @@ $(CTL): $(B)/allocator/ephemeractl.o $(LIBEPH)
 
 $(SHELLBIN): $(B)/shell/main.o $(LIBEPH)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
+
+# The module: only pam_sm_* exported (version script), no -pie, -z defs.
+$(PAMMOD): $(B)/pam_module/pam_ephemera.o $(LIBEPH) pam_module/pam_ephemera.map
+	$(CC) $(ALL_CFLAGS) -o $@ $(B)/pam_module/pam_ephemera.o $(LIBEPH) $(SO_LDFLAGS) \
+	  -Wl,--version-script=pam_module/pam_ephemera.map $(PKG_LIBS) -lpam
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBEPH)
 	@mkdir -p $(dir $@)
@@ -100,6 +106,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/ephemeractl
 	install -m 4755 $(SHELLBIN) $(DESTDIR)$(BINDIR)/ephemera-shell
+	install -d $(DESTDIR)$(PAMDIR)
+	install -m 0644 $(PAMMOD) $(DESTDIR)$(PAMDIR)/pam_ephemera.so
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	test -e $(DESTDIR)$(SYSCONFDIR)/ephemera/ephemera.conf || \
@@ -113,5 +121,5 @@ uninstall:
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(B)/shell/main.d $(UNIT_SRCS:%.c=$(B)/%.d) \
+-include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(B)/shell/main.d $(B)/pam_module/pam_ephemera.d $(UNIT_SRCS:%.c=$(B)/%.d) \
   $(HELPER_SRCS:%.c=$(B)/%.d)

@@ -131,6 +131,8 @@ int alloc_session(const struct ephemera_config *cfg, struct db *db, const struct
 	snprintf(s.service, sizeof(s.service), "%s", req->service ? req->service : "");
 	snprintf(s.tty, sizeof(s.tty), "%s", req->tty ? req->tty : "");
 	snprintf(s.rhost, sizeof(s.rhost), "%s", req->rhost ? req->rhost : "");
+	s.pam_pid = req->pam_pid;
+	s.pam_start = req->pam_start;
 
 	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
 	if (sfd < 0)

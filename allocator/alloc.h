@@ -15,11 +15,13 @@
 #include "db/db.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct alloc_request {
 	const char *owner;		   /* must exist in NSS; owner_uid is looked up */
 	const char *service, *tty, *rhost; /* may be NULL */
+	int64_t pam_pid, pam_start;	   /* the PAM caller, when a PAM module allocates */
 };
 
 /* Allocates a session; *ret describes it.  On failure err says why in one line. */

@@ -204,7 +204,7 @@ static int ensure_wal(struct db *db)
 			if (r != -EBUSY)
 				return r;
 		}
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	snprintf(db->errmsg, sizeof(db->errmsg), "could not switch to WAL: database is busy");

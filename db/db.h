@@ -19,7 +19,7 @@
 
 struct db;
 
-#define DB_SCHEMA_VERSION  2
+#define DB_SCHEMA_VERSION  3
 #define DB_BUSY_TIMEOUT_MS 10000
 
 enum session_state {
@@ -41,6 +41,7 @@ struct db_session {
 	char rhost[256];
 	enum session_state state;
 	int64_t created_at;
+	int64_t pam_pid, pam_start; /* the login's PAM caller; 0 when no PAM module ran */
 };
 
 /* Opens (creating if needed) the database at path: parent directory 0700 root,
@@ -74,8 +75,13 @@ int db_session_get(struct db *db, const char *name, struct db_session *ret);
  * -ESTALE when the session is not in one of those states. */
 int db_session_set_state(struct db *db, const char *name, unsigned from_mask,
 			 enum session_state to);
-/* allocated -> active, with the leader's pid and the start time. */
-int db_session_start(struct db *db, const char *name, int64_t leader_pid);
+/* allocated -> active, with the leader's pid and its start time. */
+int db_session_start(struct db *db, const char *name, int64_t leader_pid, int64_t leader_start);
+/* allocated or active -> closed (PAM close: the login is over). */
+int db_session_close(struct db *db, const char *name);
+/* Sessions of owner_uid in state allocated that a PAM module allocated. */
+typedef int (*db_binding_cb)(const char *name, int64_t pam_pid, int64_t pam_start, void *userdata);
+int db_each_unclaimed(struct db *db, uint32_t owner_uid, db_binding_cb cb, void *userdata);
 /* active -> closed, with the exit status of the session. */
 int db_session_finish(struct db *db, const char *name, int exit_status);
 /* any live state -> failed, with the reason as an event. */

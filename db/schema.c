@@ -3,7 +3,7 @@
  * migration that has shipped: add a new one. */
 #include "db/db-internal.h"
 
-const char *const db_migrations[DB_SCHEMA_VERSION] = {
+const char *const db_migrations[] = {
     /* 0 -> 1: the tables of DESIGN.md. */
     "CREATE TABLE sessions ("
     "  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 32),"
@@ -32,4 +32,15 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "CREATE INDEX sessions_owner_state ON sessions(owner_uid, state);"
     "CREATE INDEX leases_session ON leases(session);"
     "CREATE INDEX events_session ON events(session, at);",
+
+    /* 2 -> 3: the login a session was allocated for (the PAM caller's pid and
+     * start time, which ephemera-shell finds among its ancestors), and the
+     * leader's start time, so that a recycled pid is not taken for it. */
+    "ALTER TABLE sessions ADD COLUMN pam_pid INTEGER;"
+    "ALTER TABLE sessions ADD COLUMN pam_start INTEGER;"
+    "ALTER TABLE sessions ADD COLUMN leader_start INTEGER;",
 };
+
+/* One migration per version, no more, no less. */
+_Static_assert(sizeof(db_migrations) / sizeof(db_migrations[0]) == DB_SCHEMA_VERSION,
+	       "db_migrations must have DB_SCHEMA_VERSION entries");

@@ -104,7 +104,8 @@ static int session_insert(struct db *db, const struct db_session *s)
 	int r = db_prepare(
 	    db,
 	    "INSERT INTO sessions (name, uid, gid, owner, owner_uid, service, tty, rhost,"
-	    " state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'allocated', ?)",
+	    " state, created_at, pam_pid, pam_start)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'allocated', ?, ?, ?)",
 	    &st);
 	if (r < 0)
 		return r;
@@ -117,6 +118,10 @@ static int session_insert(struct db *db, const struct db_session *s)
 	bind_text(st, 7, s->tty);
 	bind_text(st, 8, s->rhost);
 	sqlite3_bind_int64(st, 9, s->created_at ? s->created_at : now());
+	if (s->pam_pid > 0) {
+		sqlite3_bind_int64(st, 10, s->pam_pid);
+		sqlite3_bind_int64(st, 11, s->pam_start);
+	}
 	r = db_step_done(db, st);
 	if (r < 0)
 		return r;
@@ -153,7 +158,9 @@ int db_session_create(struct db *db, const struct db_session *s)
 	return db_exec(db, "RELEASE session_create");
 }
 
-#define SESSION_COLUMNS "name, uid, gid, owner, owner_uid, service, tty, rhost, state, created_at"
+#define SESSION_COLUMNS                                                                            \
+	"name, uid, gid, owner, owner_uid, service, tty, rhost, state, created_at,"                \
+	" coalesce(pam_pid, 0), coalesce(pam_start, 0)"
 
 static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
 {
@@ -174,6 +181,8 @@ static int row_to_session(sqlite3_stmt *st, struct db_session *s)
 	copy_col(s->rhost, sizeof(s->rhost), st, 7);
 	const unsigned char *state = sqlite3_column_text(st, 8);
 	s->created_at = sqlite3_column_int64(st, 9);
+	s->pam_pid = sqlite3_column_int64(st, 10);
+	s->pam_start = sqlite3_column_int64(st, 11);
 	return session_state_from_name(state ? (const char *)state : "", &s->state) < 0 ? -EBADMSG
 											: 0;
 }
@@ -289,7 +298,8 @@ int db_each_session(struct db *db, const enum session_state *state, db_session_c
 	" 'state', s.state, 'created_at', s.created_at, 'started_at', s.started_at,"               \
 	" 'ended_at', s.ended_at, 'reaped_at', s.reaped_at, 'leader_pid', s.leader_pid,"           \
 	" 'exit_status', s.exit_status, 'bytes_reaped', s.bytes_reaped,"                           \
-	" 'files_reaped', s.files_reaped, 'lease', (SELECT l.state FROM leases l"                  \
+	" 'files_reaped', s.files_reaped, 'pam_pid', s.pam_pid, 'lease', (SELECT l.state FROM "    \
+	"leases l"                                                                                 \
 	" WHERE l.session = s.name))"
 
 static int query_text(struct db *db, sqlite3_stmt *st, char **ret)
@@ -389,12 +399,42 @@ static int transition(struct db *db, const char *name, unsigned from, enum sessi
 	return r;
 }
 
-int db_session_start(struct db *db, const char *name, int64_t leader_pid)
+int db_session_start(struct db *db, const char *name, int64_t leader_pid, int64_t leader_start)
 {
-	return transition(
+	int r = transition(
 	    db, name, 1u << SESSION_ALLOCATED, SESSION_ACTIVE,
 	    "UPDATE sessions SET leader_pid = ?1, started_at = unixepoch() WHERE name = ?2",
 	    leader_pid, NULL);
+	if (r < 0)
+		return r;
+	return update_int(db, "UPDATE sessions SET leader_start = ?1 WHERE name = ?2", name,
+			  leader_start);
+}
+
+int db_session_close(struct db *db, const char *name)
+{
+	return transition(db, name, (1u << SESSION_ALLOCATED) | (1u << SESSION_ACTIVE),
+			  SESSION_CLOSED, NULL, 0, NULL);
+}
+
+int db_each_unclaimed(struct db *db, uint32_t owner_uid, db_binding_cb cb, void *userdata)
+{
+	sqlite3_stmt *st;
+	int r = db_prepare(db,
+			   "SELECT name, pam_pid, pam_start FROM sessions WHERE owner_uid = ? AND"
+			   " state = 'allocated' AND pam_pid IS NOT NULL ORDER BY rowid",
+			   &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, owner_uid);
+	int rc;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = cb((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+		       sqlite3_column_int64(st, 2), userdata);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_map_rc(db, rc);
+	sqlite3_finalize(st);
+	return r;
 }
 
 int db_session_finish(struct db *db, const char *name, int exit_status)

@@ -113,6 +113,19 @@ static void shell_argv(const char *shell, const struct invocation *inv, char *ar
 	ret_argv[n] = NULL;
 }
 
+/* EPHEMERA_SESSION (a name, or nothing) and SSH_CONNECTION, copied before the
+ * environment is cleared; both bounded, neither trusted. */
+static void read_hints(char *session, size_t ssz, char *conn, size_t csz)
+{
+	const char *v = getenv("EPHEMERA_SESSION");
+	if (v && strlen(v) < ssz && config_valid_name(v))
+		snprintf(session, ssz, "%s", v);
+	else if (v)
+		die("EPHEMERA_SESSION is not a session name");
+	v = getenv("SSH_CONNECTION");
+	snprintf(conn, csz, "%s", v && strlen(v) < csz ? v : "");
+}
+
 static void build_env(struct session_env *env, const char *name, const char *home,
 		      const char *shell)
 {
@@ -138,6 +151,9 @@ int main(int argc, char **argv)
 	}
 	log_open("ephemera-shell", true);
 	struct session_env env = {0};
+	char hint_session[33] = "", hint_conn[128] = "";
+	read_hints(hint_session, sizeof(hint_session), hint_conn, sizeof(hint_conn));
+	struct shell_hints hints = {hint_session[0] ? hint_session : NULL, hint_conn};
 	if (env_keep_allowed(&env, environ) < 0 || clearenv() != 0)
 		die("cleaning the environment failed");
 
@@ -151,7 +167,8 @@ int main(int argc, char **argv)
 
 	struct db_session s;
 	char err[512];
-	if (shell_session_claim(&cfg, &pw, &s, err, sizeof(err)) < 0)
+	bool from_pam;
+	if (shell_session_claim(&cfg, &pw, &hints, &s, &from_pam, err, sizeof(err)) < 0)
 		die("no session for %s: %s", pw.pw_name, err);
 	die_cfg = &cfg;
 	die_session = s.name;
@@ -189,7 +206,7 @@ int main(int argc, char **argv)
 	if (status < 0)
 		die("sandbox: %s", err);
 
-	int r = shell_session_finish(&cfg, s.name, status);
+	int r = shell_session_finish(&cfg, s.name, status, from_pam);
 	if (r < 0)
 		log_msg(LOG_ERR, s.name, "recording the end of the session: %s", strerror(-r));
 	log_msg(LOG_INFO, s.name, "session ended with status %d", status);

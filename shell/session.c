@@ -1,11 +1,49 @@
+/* Which session a shell runs, and the record of its end.
+ *
+ * The binding of shell to login (issue 4): pam_ephemera allocates a session in
+ * the process that calls pam_open_session (sshd's privileged monitor, su,
+ * login) and records that process's pid and start time.  ephemera-shell is a
+ * descendant of that very process and of no other login's, so it claims the
+ * allocated session of its owner whose recorded (pid, start time) is among its
+ * own ancestors.  EPHEMERA_SESSION, which the caller can set at will, is only
+ * a cross-check: when it names a session that is not bound to this login, the
+ * shell refuses.  No PAM session: the shell allocates one of its own. */
 #include "shell/session.h"
 
 #include "allocator/alloc.h"
+#include "allocator/proc.h"
+#include "allocator/spawn.h"
+#include "common/errbuf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define MAX_ANCESTORS 16
+
+struct claim {
+	struct proc_id anc[MAX_ANCESTORS];
+	int n_anc;
+	char name[33];
+};
+
+static bool is_ancestor(const struct claim *c, int64_t pid, int64_t start)
+{
+	for (int i = 0; i < c->n_anc; i++)
+		if (c->anc[i].pid == pid && (int64_t)c->anc[i].start == start)
+			return true;
+	return false;
+}
+
+static int match_binding(const char *name, int64_t pam_pid, int64_t pam_start, void *userdata)
+{
+	struct claim *c = userdata;
+	if (!c->name[0] && is_ancestor(c, pam_pid, pam_start))
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	return 0;
+}
 
 /* "pts/3" for /dev/pts/3; "" without a terminal. */
 static void tty_name(char *buf, size_t size)
@@ -18,57 +56,106 @@ static void tty_name(char *buf, size_t size)
 
 /* The client address from SSH_CONNECTION, for the record only (the caller
  * controls it, so it is bounded and never trusted for anything). */
-static void remote_host(char *buf, size_t size)
+static void remote_host(const char *conn, char *buf, size_t size)
 {
-	const char *c = getenv("SSH_CONNECTION");
-	size_t n = c ? strcspn(c, " ") : 0;
+	size_t n = conn ? strcspn(conn, " ") : 0;
 	if (n >= size)
 		n = size - 1;
-	snprintf(buf, size, "%.*s", (int)n, c ? c : "");
+	snprintf(buf, size, "%.*s", (int)n, conn ? conn : "");
 	for (char *p = buf; *p; p++)
 		if (!strchr("0123456789abcdefABCDEF.:", *p))
 			*p = '?';
 }
 
-int shell_session_claim(const struct ephemera_config *cfg, const struct passwd *owner,
+static int allocate_own(const struct ephemera_config *cfg, struct db *db,
+			const struct passwd *owner, const char *ssh_connection,
 			struct db_session *ret, char *err, size_t errlen)
 {
-	struct db *db;
-	int r = db_open(cfg->database, &db, err, errlen);
-	if (r < 0)
-		return r;
 	char tty[65], rhost[64];
 	tty_name(tty, sizeof(tty));
-	remote_host(rhost, sizeof(rhost));
+	remote_host(ssh_connection, rhost, sizeof(rhost));
 	struct alloc_request req = {
 	    .owner = owner->pw_name,
 	    .service = "ephemera-shell",
 	    .tty = tty,
 	    .rhost = rhost,
 	};
+	return alloc_session(cfg, db, &req, ret, err, errlen);
+}
+
+/* The bound session of this login, or none (ret->name empty). */
+static int find_bound(struct db *db, uid_t owner_uid, struct claim *c, char *err, size_t errlen)
+{
+	c->n_anc = proc_ancestors(c->anc, MAX_ANCESTORS);
+	int r = db_each_unclaimed(db, owner_uid, match_binding, c);
+	return r < 0 ? errbuf(r, err, errlen, "database: %s", db_errmsg(db)) : 0;
+}
+
+int shell_session_claim(const struct ephemera_config *cfg, const struct passwd *owner,
+			const struct shell_hints *hints, struct db_session *ret, bool *ret_from_pam,
+			char *err, size_t errlen)
+{
+	struct db *db;
+	int r = db_open(cfg->database, &db, err, errlen);
+	if (r < 0)
+		return r;
+	struct claim c = {0};
 	struct db_session s;
-	r = alloc_session(cfg, db, &req, &s, err, errlen);
+	bool from_pam = false;
+	r = find_bound(db, owner->pw_uid, &c, err, errlen);
+	if (r == 0 && c.name[0]) {
+		if (hints->session && strcmp(hints->session, c.name) != 0)
+			r = errbuf(-EPERM, err, errlen,
+				   "EPHEMERA_SESSION=%s is not the session of this login",
+				   hints->session);
+		else if ((r = db_session_get(db, c.name, &s)) < 0)
+			errbuf(r, err, errlen, "database: %s", db_errmsg(db));
+		from_pam = true;
+	} else if (r == 0 && hints->session) {
+		r = errbuf(-EPERM, err, errlen,
+			   "EPHEMERA_SESSION=%s is not an unclaimed session of this login",
+			   hints->session);
+	} else if (r == 0) {
+		r = allocate_own(cfg, db, owner, hints->ssh_connection, &s, err, errlen);
+	}
 	if (r == 0) {
-		r = db_session_start(db, s.name, getpid());
-		if (r < 0)
-			snprintf(err, errlen, "recording the session start: %s", db_errmsg(db));
+		struct proc_id me = {getpid(), 0};
+		(void)proc_identify(getpid(), &me);
+		r = db_session_start(db, s.name, me.pid, (int64_t)me.start);
+		if (r == -ESTALE)
+			errbuf(r, err, errlen, "session %s was claimed by another shell", s.name);
+		else if (r < 0)
+			errbuf(r, err, errlen, "recording the session start: %s", db_errmsg(db));
 		else
 			s.state = SESSION_ACTIVE;
 	}
 	db_close(db);
-	if (r == 0)
-		*ret = s;
-	return r;
+	if (r < 0)
+		return r;
+	*ret = s;
+	*ret_from_pam = from_pam;
+	return 0;
 }
 
-int shell_session_finish(const struct ephemera_config *cfg, const char *name, int exit_status)
+int shell_session_finish(const struct ephemera_config *cfg, const char *name, int exit_status,
+			 bool from_pam)
 {
 	struct db *db;
 	int r = db_open(cfg->database, &db, NULL, 0);
 	if (r < 0)
 		return r;
+	/* A PAM close may have been first (a dropped connection): then the
+	 * status is lost, but the session is closed either way. */
 	r = db_session_finish(db, name, exit_status);
+	if (r == -ESTALE)
+		r = 0;
 	db_close(db);
+	/* Without a PAM module nobody else starts the reaper. */
+	if (!from_pam) {
+		int s = reaper_spawn(name, NULL);
+		if (r == 0)
+			r = s;
+	}
 	return r;
 }
 

@@ -1,0 +1,89 @@
+#include "allocator/proc.h"
+
+#include "common/parse.h"
+#include "common/util.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Fields of /proc/PID/stat after the command name, which may hold spaces and
+ * parentheses: everything after the last ')' is plain numbers. */
+static int read_stat_fields(pid_t pid, char *buf, size_t size, char **ret_rest)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	ssize_t n = read(fd, buf, size - 1);
+	if (n <= 0)
+		return n < 0 ? neg_errno() : -EIO;
+	buf[n] = '\0';
+	char *rp = strrchr(buf, ')');
+	if (!rp || rp[1] != ' ')
+		return -EBADMSG;
+	*ret_rest = rp + 2; /* field 3 (state) onwards */
+	return 0;
+}
+
+/* Field k (1-based, as in proc(5)) from the text starting at field 3. */
+static int stat_field(char *rest, int k, uint64_t *ret)
+{
+	char *save = NULL;
+	int field = 3;
+	for (char *t = strtok_r(rest, " ", &save); t; t = strtok_r(NULL, " ", &save), field++)
+		if (field == k)
+			return parse_u64(t, 0, UINT64_MAX, ret);
+	return -EBADMSG;
+}
+
+int proc_identify(pid_t pid, struct proc_id *ret)
+{
+	char buf[1024], *rest;
+	uint64_t start;
+	int r = read_stat_fields(pid, buf, sizeof(buf), &rest);
+	if (r == 0)
+		r = stat_field(rest, 22, &start);
+	if (r < 0)
+		return r;
+	*ret = (struct proc_id){pid, start};
+	return 0;
+}
+
+int proc_parent(pid_t pid, pid_t *ret_ppid)
+{
+	char buf[1024], *rest;
+	uint64_t ppid;
+	int r = read_stat_fields(pid, buf, sizeof(buf), &rest);
+	if (r == 0)
+		r = stat_field(rest, 4, &ppid);
+	if (r < 0)
+		return r;
+	*ret_ppid = (pid_t)ppid;
+	return 0;
+}
+
+int proc_ancestors(struct proc_id *ret, size_t max)
+{
+	size_t n = 0;
+	pid_t p = getppid();
+	while (n < max && p > 1) {
+		if (proc_identify(p, &ret[n]) < 0)
+			break;
+		pid_t pp;
+		n++;
+		if (proc_parent(p, &pp) < 0)
+			break;
+		p = pp;
+	}
+	return (int)n;
+}
+
+int proc_alive(const struct proc_id *id)
+{
+	struct proc_id now;
+	if (proc_identify(id->pid, &now) < 0)
+		return 0;
+	return now.start == id->start;
+}

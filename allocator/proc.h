@@ -1,0 +1,26 @@
+/* Facts about processes from /proc, for binding a shell to its login and for
+ * telling a live leader from a recycled pid. */
+#ifndef EPHEMERA_PROC_H
+#define EPHEMERA_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A pid is only a name until paired with its start time (clock ticks after
+ * boot, /proc/PID/stat field 22): the pair never repeats. */
+struct proc_id {
+	pid_t pid;
+	uint64_t start;
+};
+
+int proc_identify(pid_t pid, struct proc_id *ret);
+int proc_parent(pid_t pid, pid_t *ret_ppid);
+
+/* Up to max ancestors of the calling process, parent first.  Returns how many. */
+int proc_ancestors(struct proc_id *ret, size_t max);
+
+/* 1 if id still names a live process, 0 if not. */
+int proc_alive(const struct proc_id *id);
+
+#endif

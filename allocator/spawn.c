@@ -1,0 +1,62 @@
+#include "allocator/spawn.h"
+
+#include "common/util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+static _Noreturn void exec_reaper(const char *name, const char *conf)
+{
+	if (setsid() < 0)
+		_exit(1);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(1);
+	close_range(3, ~0U, 0);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	if (conf) {
+		char *const argv[] = {(char *)"ephemeractl", (char *)"--config", (char *)conf,
+				      (char *)"reap",	     (char *)name,	 NULL};
+		execve(EPHEMERACTL_PATH, argv, envp);
+	} else {
+		char *const argv[] = {(char *)"ephemeractl", (char *)"reap", (char *)name, NULL};
+		execve(EPHEMERACTL_PATH, argv, envp);
+	}
+	_exit(127);
+}
+
+int reaper_spawn(const char *name, const char *conf)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, old;
+	sigemptyset(&dfl.sa_mask);
+	if (sigaction(SIGCHLD, &dfl, &old) < 0)
+		return neg_errno();
+	int r = 0;
+	pid_t child = fork();
+	if (child == 0) {
+		/* The intermediate child: its own child is the reaper, re-parented to
+		 * init once we exit, so the caller never has to wait for it. */
+		pid_t grandchild = fork();
+		if (grandchild == 0)
+			exec_reaper(name, conf);
+		_exit(grandchild < 0 ? 1 : 0);
+	}
+	if (child < 0) {
+		r = neg_errno();
+	} else {
+		int st = 0;
+		pid_t w;
+		while ((w = waitpid(child, &st, 0)) < 0 && errno == EINTR)
+			;
+		if (w < 0)
+			r = neg_errno();
+		else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			r = -ECHILD;
+	}
+	sigaction(SIGCHLD, &old, NULL);
+	return r;
+}
