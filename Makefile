@@ -76,6 +76,10 @@ $(PAMMOD): $(B)/pam_module/pam_ephemera.o $(LIBEPH) pam_module/pam_ephemera.map
 	$(CC) $(ALL_CFLAGS) -o $@ $(B)/pam_module/pam_ephemera.o $(LIBEPH) $(SO_LDFLAGS) \
 	  -Wl,--version-script=pam_module/pam_ephemera.map $(PKG_LIBS) -lpam
 
+# The PAM test drives the real module through libpam.
+$(B)/tests/test-pam: PKG_LIBS += -lpam
+$(B)/tests/test-pam: $(PAMMOD)
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBEPH)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)

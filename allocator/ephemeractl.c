@@ -1,6 +1,8 @@
 /* ephemeractl: the administrator's view of sessions.  Root only.  Each command
  * is one function; main parses the global options and dispatches. */
 #include "allocator/alloc.h"
+#include "allocator/reaper.h"
+#include "common/parse.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -30,6 +32,9 @@ static const char usage_text[] =
     "  show NAME [--json]       show one session and its events\n"
     "  release NAME             free a session that never started\n"
     "  repair                   remove homes left by crashed allocations\n"
+    "  reap NAME | reap --all   wipe ended sessions but their mnt/output\n"
+    "  kill NAME                end a live session now, then reap it\n"
+    "  gc [--older-than DAYS]   free quarantined UIDs; delete outputs past retention\n"
     "\n"
     "Options:\n"
     "  --config PATH            use PATH instead of " CONFIG_DEFAULT_PATH "\n"
@@ -240,12 +245,128 @@ static int cmd_repair(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static int report_reap(const char *name, int r, const struct reap_result *res, const char *err)
+{
+	if (r < 0) {
+		log_msg(LOG_ERR, name, "reap: %s", err);
+		return 1;
+	}
+	if (res->already)
+		log_msg(LOG_INFO, name, "already reaped");
+	else
+		log_msg(LOG_NOTICE, name, "reaped: %llu files, %llu bytes freed in %lld ms",
+			(unsigned long long)res->files, (unsigned long long)res->bytes,
+			(long long)res->millis);
+	return 0;
+}
+
+struct reap_all {
+	struct ctl *c;
+	char (*names)[33];
+	size_t n;
+};
+
+static int collect_name(const struct db_session *s, void *userdata)
+{
+	struct reap_all *a = userdata;
+	void *p = realloc(a->names, (a->n + 1) * sizeof(*a->names));
+	if (!p)
+		return -ENOMEM;
+	a->names = p;
+	snprintf(a->names[a->n++], sizeof(a->names[0]), "%s", s->name);
+	return 0;
+}
+
+/* --all: every session not yet reaped whose login is over; a running one, or
+ * one another reaper holds, is left for the next run. */
+static int reap_all(struct ctl *c)
+{
+	struct reap_all a = {c, NULL, 0};
+	int r = db_each_reapable(c->db, collect_name, &a);
+	if (r < 0) {
+		log_msg(LOG_ERR, NULL, "reap --all: %s", db_errmsg(c->db));
+		free(a.names);
+		return 1;
+	}
+	int failed = 0;
+	for (size_t i = 0; i < a.n; i++) {
+		struct reap_result res;
+		char err[512];
+		r = reaper_reap(&c->cfg, c->db, a.names[i], REAP_IF_OVER, &res, err, sizeof(err));
+		if (r == -EBUSY || r == -EALREADY)
+			continue; /* running, or in another reaper's hands */
+		failed |= report_reap(a.names[i], r, &res, err);
+	}
+	free(a.names);
+	unsigned released, deleted;
+	char err[512];
+	if (reaper_gc(&c->cfg, c->db, 0, &released, &deleted, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, NULL, "gc: %s", err);
+		failed = 1;
+	}
+	return failed;
+}
+
+static int cmd_reap(struct ctl *c, int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--all") == 0)
+		return reap_all(c);
+	if (argc != 2 || argv[1][0] == '-')
+		return usage_error("reap needs NAME or --all");
+	struct reap_result res;
+	char err[512];
+	int r = reaper_reap(&c->cfg, c->db, argv[1], REAP_IF_OVER, &res, err, sizeof(err));
+	return report_reap(argv[1], r, &res, err);
+}
+
+static int cmd_kill(struct ctl *c, int argc, char **argv)
+{
+	if (argc != 2)
+		return usage_error("kill needs exactly one NAME");
+	int r = db_session_close(c->db, argv[1]);
+	if (r < 0 && r != -ESTALE) {
+		log_msg(LOG_ERR, argv[1], "kill: %s",
+			r == -ENOENT ? "no such session" : db_errmsg(c->db));
+		return 1;
+	}
+	log_msg(LOG_NOTICE, argv[1], "killed by the administrator");
+	struct reap_result res;
+	char err[512];
+	r = reaper_reap(&c->cfg, c->db, argv[1], REAP_FORCE, &res, err, sizeof(err));
+	return report_reap(argv[1], r, &res, err);
+}
+
+static int cmd_gc(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"older-than", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
+	};
+	uint32_t days = c->cfg.output_retention_days;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != 'o' || parse_u32(optarg, 1, 36500, &days) < 0)
+			return usage_error(
+			    "gc: --older-than takes a number of days from 1 to 36500");
+	}
+	if (optind != argc)
+		return usage_error("gc: unexpected argument '%s'", argv[optind]);
+	unsigned released, deleted;
+	char err[512];
+	if (reaper_gc(&c->cfg, c->db, days, &released, &deleted, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, NULL, "gc: %s", err);
+		return 1;
+	}
+	printf("released %u lease(s), deleted %u output(s)\n", released, deleted);
+	return 0;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
 } commands[] = {
-    {"alloc", cmd_alloc},     {"list", cmd_list},     {"show", cmd_show},
-    {"release", cmd_release}, {"repair", cmd_repair},
+    {"alloc", cmd_alloc},   {"list", cmd_list}, {"show", cmd_show}, {"release", cmd_release},
+    {"repair", cmd_repair}, {"reap", cmd_reap}, {"kill", cmd_kill}, {"gc", cmd_gc},
 };
 
 int main(int argc, char **argv)

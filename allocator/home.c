@@ -112,3 +112,18 @@ int home_remove(int sessions_fd, const char *name)
 	int r = rmtree_at(sessions_fd, name, NULL);
 	return r == -ENOENT ? 0 : r;
 }
+
+int home_restore_access(int home_fd, int mnt_fd, uid_t owner_uid)
+{
+	if (fchown(home_fd, 0, 0) < 0 || fchown(mnt_fd, 0, 0) < 0 || fchmod(mnt_fd, 0755) < 0)
+		return neg_errno();
+	/* mnt had no ACL of ours; whatever the session put there goes. */
+	acl_t plain = acl_from_mode(0755);
+	if (!plain)
+		return neg_errno();
+	int r = acl_set_fd(mnt_fd, plain) < 0 ? neg_errno() : 0;
+	acl_free(plain);
+	if (r < 0)
+		return r;
+	return set_acl(home_fd, ACL_TYPE_ACCESS, owner_uid, "r-x");
+}

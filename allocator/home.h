@@ -18,6 +18,11 @@ int home_open_sessions_dir(const char *path);
  * is left behind. */
 int home_create(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t owner_uid);
 
+/* After a reap: home and mnt become root's, with the modes and ACL of the
+ * layout above restored (the session may have changed them), so that the
+ * owner reaches mnt/output and nothing else. */
+int home_restore_access(int home_fd, int mnt_fd, uid_t owner_uid);
+
 /* Removes a home (see rmtree.h for how).  A missing home is not an error. */
 int home_remove(int sessions_fd, const char *name);
 

@@ -1,263 +1,74 @@
+/* rmtree: walk_tree with removal as the callbacks (walk.h has the rules). */
 #include "allocator/rmtree.h"
 
+#include "allocator/walk.h"
 #include "common/util.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
-/* One directory being emptied: how we got here and what is left to do. */
-struct frame {
-	char *name; /* in the parent */
-	dev_t dev;
-	ino_t ino;
-	char **pending; /* entries read at entry, removed one by one */
-	size_t n, next;
-};
-
-struct walk {
-	struct frame *frames;
-	size_t depth, cap;
-	dev_t root_dev;
-	uint64_t root_mnt_id;
-	bool crossed; /* something on another device was skipped */
+struct rm_ctx {
 	struct rmtree_stats stats;
+	bool crossed_so_far;
 };
 
-/* fstatat plus what R2 needs: the mount an entry is on, and whether it is the
- * root of a mount (a bind mount of the same filesystem has the same st_dev). */
-struct entry {
-	struct stat st;
-	uint64_t mnt_id;
-	bool mount_root;
-};
-
-static int stat_entry(int dfd, const char *name, struct entry *e)
+static int rm_leaf(void *ctx, int dir_fd, const char *name, const struct stat *st)
 {
-	struct statx stx;
-	int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (name[0] ? 0 : AT_EMPTY_PATH);
-	if (statx(dfd, name, flags, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
+	struct rm_ctx *c = ctx;
+	if (unlinkat(dir_fd, name, 0) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == EBUSY) { /* a file bind-mounted over: not ours, leave it */
+			c->crossed_so_far = true;
+			return 0;
+		}
 		return neg_errno();
-	if (!(stx.stx_mask & STATX_MNT_ID))
-		return -EOPNOTSUPP; /* cannot tell mounts apart: do not guess */
-	*e = (struct entry){
-	    .mnt_id = stx.stx_mnt_id,
-	    .mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-			  (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT),
-	};
-	e->st.st_mode = stx.stx_mode;
-	e->st.st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-	e->st.st_ino = stx.stx_ino;
-	e->st.st_blocks = (blkcnt_t)stx.stx_blocks;
+	}
+	c->stats.files++;
+	c->stats.bytes += (uint64_t)st->st_blocks * 512;
 	return 0;
 }
 
-static void frame_free(struct frame *f)
+/* R5: root is not stopped by modes, but make the intent explicit and keep
+ * unlinkat working where modes are checked (a chmod 000 directory). */
+static int rm_enter(void *ctx, int fd, const struct stat *st)
 {
-	for (size_t i = 0; i < f->n; i++)
-		free(f->pending[i]);
-	free(f->pending);
-	free(f->name);
-}
-
-/* R4: only directories are ever opened.  O_DIRECTORY already refuses a FIFO
- * swapped in between the stat and the open; O_NONBLOCK is the second belt. */
-static int open_dir_at(int dfd, const char *name, const struct entry *expect)
-{
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
+	(void)ctx;
+	if ((st->st_mode & 0700) != 0700 && fchmod(fd, 0700) < 0)
 		return neg_errno();
-	struct entry got;
-	if (stat_entry(fd, "", &got) < 0 || got.st.st_dev != expect->st.st_dev ||
-	    got.st.st_ino != expect->st.st_ino || got.mnt_id != expect->mnt_id) {
-		close(fd);
-		return -ESTALE; /* R1: what we opened is not what we looked at */
-	}
-	return fd;
-}
-
-/* Read all names of the directory now; the fd stays ours (dup for fdopendir). */
-static int read_entries(int fd, struct frame *f)
-{
-	int dfd = dup(fd); /* fdopendir takes ownership */
-	if (dfd < 0)
-		return neg_errno();
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return neg_errno();
-	}
-	size_t cap = 0;
-	struct dirent *de;
-	int r = 0;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (f->n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **p = realloc(f->pending, ncap * sizeof(*p));
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			f->pending = p;
-			cap = ncap;
-		}
-		if (!(f->pending[f->n] = strdup(de->d_name))) {
-			r = -ENOMEM;
-			break;
-		}
-		f->n++;
-	}
-	if (r == 0 && errno != 0)
-		r = neg_errno();
-	closedir(d);
-	return r;
-}
-
-static int push(struct walk *w, int fd, const char *name, const struct stat *st)
-{
-	if (w->depth == w->cap) {
-		size_t ncap = w->cap ? w->cap * 2 : 64;
-		struct frame *p = realloc(w->frames, ncap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		w->frames = p;
-		w->cap = ncap;
-	}
-	struct frame *f = &w->frames[w->depth];
-	*f = (struct frame){.name = strdup(name), .dev = st->st_dev, .ino = st->st_ino};
-	if (!f->name)
-		return -ENOMEM;
-	/* R5: root is not stopped by modes, but make the intent explicit and keep
-	 * unlinkat working on filesystems that check (and on a chmod 000 dir). */
-	if ((st->st_mode & 0700) != 0700 && fchmod(fd, 0700) < 0) {
-		frame_free(f);
-		return neg_errno();
-	}
-	int r = read_entries(fd, f);
-	if (r < 0) {
-		frame_free(f);
-		return r;
-	}
-	w->depth++;
 	return 0;
 }
 
-/* Handle one entry of the top frame: unlink it, or descend into it.  On descent
- * *fd is replaced by the child's fd. */
-static int step(struct walk *w, int *fd, const char *name)
+static int rm_leave(void *ctx, int parent_fd, const char *name, const struct stat *st)
 {
-	struct entry e;
-	int r = stat_entry(*fd, name, &e);
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
-	const struct stat st = e.st;
-	if (st.st_dev != w->root_dev || e.mnt_id != w->root_mnt_id || e.mount_root) {
-		w->crossed = true; /* R2: another filesystem, or a (bind) mount of this one */
+	struct rm_ctx *c = ctx;
+	(void)st;
+	if (unlinkat(parent_fd, name, AT_REMOVEDIR) == 0) {
+		c->stats.files++;
 		return 0;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(*fd, name, 0) < 0)
-			return errno == ENOENT ? 0 : neg_errno();
-		w->stats.files++;
-		w->stats.bytes += (uint64_t)st.st_blocks * 512;
+	/* A skipped mount point inside keeps it non-empty: reported at the end. */
+	if (errno == ENOENT || ((errno == ENOTEMPTY || errno == EBUSY) && c->crossed_so_far))
 		return 0;
-	}
-	int child = open_dir_at(*fd, name, &e);
-	if (child < 0)
-		return child;
-	r = push(w, child, name, &st);
-	if (r < 0) {
-		close(child);
-		return r;
-	}
-	close(*fd);
-	*fd = child;
-	return 0;
+	return neg_errno();
 }
 
-/* The top frame is empty: go up through "..", check it is the parent we came
- * from, remove the directory.  *fd becomes the parent's fd. */
-static int pop(struct walk *w, int *fd, int top_parent_fd)
+static void rm_crossed(void *ctx, int dir_fd, const char *name)
 {
-	struct frame *f = &w->frames[w->depth - 1];
-	int parent;
-	if (w->depth == 1) {
-		parent = top_parent_fd;
-	} else {
-		const struct frame *p = &w->frames[w->depth - 2];
-		parent = openat(*fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (parent < 0)
-			return neg_errno();
-		struct stat st;
-		if (fstat(parent, &st) < 0 || st.st_dev != p->dev || st.st_ino != p->ino) {
-			close(parent);
-			return -ESTALE; /* R3: someone moved the tree */
-		}
-	}
-	close(*fd);
-	*fd = parent;
-	int r = 0;
-	if (unlinkat(parent, f->name, AT_REMOVEDIR) == 0) {
-		w->stats.files++;
-	} else if (errno == ENOTEMPTY && w->crossed) {
-		r = 0; /* a skipped mount point is inside: reported at the end */
-	} else if (errno != ENOENT) {
-		r = neg_errno();
-	}
-	frame_free(f);
-	w->depth--;
-	return r;
+	(void)dir_fd;
+	(void)name;
+	((struct rm_ctx *)ctx)->crossed_so_far = true;
 }
 
 int rmtree_at(int parent_fd, const char *name, struct rmtree_stats *ret_stats)
 {
-	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-		return -EINVAL;
-	struct entry top;
-	int r = stat_entry(parent_fd, name, &top);
-	if (r < 0)
-		return r;
-	const struct stat st = top.st;
-	struct walk w = {.root_dev = st.st_dev, .root_mnt_id = top.mnt_id};
-	if (top.mount_root)
-		return -EXDEV; /* the top itself is a mount: nothing of it is ours to remove */
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(parent_fd, name, 0) < 0) {
-			r = neg_errno();
-		} else {
-			w.stats.files++;
-			w.stats.bytes += (uint64_t)st.st_blocks * 512;
-		}
-		goto out;
-	}
-	int fd = open_dir_at(parent_fd, name, &top);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	r = push(&w, fd, name, &st);
-	while (r == 0 && w.depth > 0) {
-		struct frame *f = &w.frames[w.depth - 1];
-		if (f->next < f->n)
-			r = step(&w, &fd, f->pending[f->next++]);
-		else
-			r = pop(&w, &fd, parent_fd);
-	}
-	if (fd >= 0 && fd != parent_fd)
-		close(fd);
-	while (w.depth > 0)
-		frame_free(&w.frames[--w.depth]);
-	free(w.frames);
-	if (r == 0 && w.crossed)
-		r = -EXDEV;
-out:
+	struct rm_ctx c = {0};
+	struct walk_ops ops = {rm_leaf, rm_enter, rm_leave, rm_crossed, &c};
+	bool crossed = false;
+	int r = walk_tree(parent_fd, name, &ops, &crossed);
 	if (ret_stats)
-		*ret_stats = w.stats;
+		*ret_stats = c.stats;
+	if (r == 0 && (crossed || c.crossed_so_far))
+		return -EXDEV;
 	return r;
 }

@@ -23,7 +23,7 @@ struct parse_ctx {
 	unsigned seen; /* bit per key, to refuse duplicates */
 };
 
-static const char *const known_sections[] = {"gateway", "allocator", "sandbox"};
+static const char *const known_sections[] = {"gateway", "allocator", "sandbox", "reaper"};
 
 bool config_valid_name(const char *s)
 {
@@ -140,7 +140,8 @@ enum key_id {
 	K_SESSIONS,
 	K_DATABASE,
 	K_SHELL,
-	K_HOSTNAME
+	K_HOSTNAME,
+	K_RETENTION
 };
 
 static const struct key {
@@ -155,6 +156,7 @@ static const struct key {
     {"allocator", "database", K_DATABASE},
     {"sandbox", "shell", K_SHELL},
     {"sandbox", "hostname", K_HOSTNAME},
+    {"reaper", "output_retention_days", K_RETENTION},
 };
 
 static int apply_key(struct parse_ctx *c, enum key_id id, const char *value)
@@ -173,6 +175,9 @@ static int apply_key(struct parse_ctx *c, enum key_id id, const char *value)
 	case K_DATABASE:
 		return set_string(c, &cfg->database, value, valid_abs_path, "database path");
 	case K_SHELL: return set_string(c, &cfg->shell, value, valid_abs_path, "shell path");
+	case K_RETENTION:
+		return set_u32(c, &cfg->output_retention_days, value, 0, 36500,
+			       "output_retention_days");
 	case K_HOSTNAME: return set_string(c, &cfg->hostname, value, valid_hostname, "hostname");
 	}
 	return -EINVAL;

@@ -28,6 +28,7 @@ struct ephemera_config {
 	char *database;
 	char *shell;
 	char *hostname;
+	uint32_t output_retention_days; /* 0: keep outputs until an admin deletes them */
 };
 
 /* Fill *ret with the defaults, then the file's values.  A missing file means

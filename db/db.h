@@ -41,7 +41,10 @@ struct db_session {
 	char rhost[256];
 	enum session_state state;
 	int64_t created_at;
-	int64_t pam_pid, pam_start; /* the login's PAM caller; 0 when no PAM module ran */
+	int64_t pam_pid, pam_start;	  /* the login's PAM caller; 0 when no PAM module ran */
+	int64_t leader_pid, leader_start; /* the launcher; 0 before the shell claimed it */
+	bool reaped;			  /* the reaper finished with it */
+	int64_t reaped_at;
 };
 
 /* Opens (creating if needed) the database at path: parent directory 0700 root,
@@ -87,6 +90,20 @@ int db_session_finish(struct db *db, const char *name, int exit_status);
 /* any live state -> failed, with the reason as an event. */
 int db_session_fail(struct db *db, const char *name, const char *reason);
 
+typedef int (*db_session_cb)(const struct db_session *s, void *userdata);
+
+/* The reaper's records.  reaping: from allocated, active or closed (0 when it
+ * already is reaping, or failed).  reaped: files/bytes freed and the time
+ * taken, lease to quarantine, state reaped (a failed session stays failed). */
+int db_session_reaping(struct db *db, const char *name);
+int db_session_reaped(struct db *db, const char *name, uint64_t files, uint64_t bytes,
+		      int64_t millis);
+/* Sessions not yet reaped (any state), and sessions whose lease is in quarantine. */
+int db_each_reapable(struct db *db, db_session_cb cb, void *userdata);
+int db_each_quarantined(struct db *db, db_session_cb cb, void *userdata);
+/* A quarantined lease leaves: its UID may be leased again. */
+int db_lease_release(struct db *db, const char *name);
+
 /* Drops the lease of a session outright (no quarantine): only for a session
  * that never ran a process. */
 int db_lease_delete(struct db *db, const char *name);
@@ -98,7 +115,6 @@ typedef int (*db_name_cb)(const char *name, void *userdata);
 int db_each_live_name(struct db *db, db_name_cb cb, void *userdata);
 
 /* Text listing: one callback per session, newest first; state may be NULL. */
-typedef int (*db_session_cb)(const struct db_session *s, void *userdata);
 int db_each_session(struct db *db, const enum session_state *state, db_session_cb cb,
 		    void *userdata);
 

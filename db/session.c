@@ -3,6 +3,7 @@
 
 #include "common/util.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -160,7 +161,8 @@ int db_session_create(struct db *db, const struct db_session *s)
 
 #define SESSION_COLUMNS                                                                            \
 	"name, uid, gid, owner, owner_uid, service, tty, rhost, state, created_at,"                \
-	" coalesce(pam_pid, 0), coalesce(pam_start, 0)"
+	" coalesce(pam_pid, 0), coalesce(pam_start, 0), coalesce(leader_pid, 0),"                  \
+	" coalesce(leader_start, 0), reaped_at IS NOT NULL, coalesce(reaped_at, 0)"
 
 static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
 {
@@ -183,6 +185,10 @@ static int row_to_session(sqlite3_stmt *st, struct db_session *s)
 	s->created_at = sqlite3_column_int64(st, 9);
 	s->pam_pid = sqlite3_column_int64(st, 10);
 	s->pam_start = sqlite3_column_int64(st, 11);
+	s->leader_pid = sqlite3_column_int64(st, 12);
+	s->leader_start = sqlite3_column_int64(st, 13);
+	s->reaped = sqlite3_column_int(st, 14) != 0;
+	s->reaped_at = sqlite3_column_int64(st, 15);
 	return session_state_from_name(state ? (const char *)state : "", &s->state) < 0 ? -EBADMSG
 											: 0;
 }
@@ -449,4 +455,114 @@ int db_session_fail(struct db *db, const char *name, const char *reason)
 	unsigned live = (1u << SESSION_ALLOCATED) | (1u << SESSION_ACTIVE) |
 			(1u << SESSION_CLOSED) | (1u << SESSION_REAPING);
 	return transition(db, name, live, SESSION_FAILED, NULL, 0, reason);
+}
+
+int db_session_reaping(struct db *db, const char *name)
+{
+	unsigned from = (1u << SESSION_ALLOCATED) | (1u << SESSION_ACTIVE) | (1u << SESSION_CLOSED);
+	int r = transition(db, name, from, SESSION_REAPING, NULL, 0, NULL);
+	return r == -ESTALE ? 0 : r; /* already reaping (a rerun), or failed */
+}
+
+int db_session_reaped(struct db *db, const char *name, uint64_t files, uint64_t bytes,
+		      int64_t millis)
+{
+	int r = db_begin(db);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st;
+	r = db_prepare(
+	    db,
+	    "UPDATE sessions SET files_reaped = ?1, bytes_reaped = ?2, reaped_at = unixepoch(),"
+	    " state = CASE state WHEN 'failed' THEN 'failed' ELSE 'reaped' END"
+	    " WHERE name = ?3 AND state IN ('reaping', 'failed') AND reaped_at IS NULL",
+	    &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, (int64_t)files);
+		sqlite3_bind_int64(st, 2, (int64_t)bytes);
+		bind_text(st, 3, name);
+		r = db_step_done(db, st);
+	}
+	if (r == 0 && sqlite3_changes(db->conn) != 1)
+		r = -ESTALE;
+	if (r == 0)
+		r = db_prepare(db,
+			       "UPDATE leases SET state = 'quarantine', since = unixepoch()"
+			       " WHERE session = ?",
+			       &st);
+	if (r == 0) {
+		bind_text(st, 1, name);
+		r = db_step_done(db, st);
+	}
+	if (r == 0) {
+		char detail[128];
+		snprintf(detail, sizeof(detail), "files=%llu bytes=%llu ms=%lld",
+			 (unsigned long long)files, (unsigned long long)bytes, (long long)millis);
+		r = db_event_add(db, name, "reaped", detail);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	return r;
+}
+
+int db_each_reapable(struct db *db, db_session_cb cb, void *userdata)
+{
+	sqlite3_stmt *st;
+	int r = db_prepare(
+	    db,
+	    "SELECT " SESSION_COLUMNS " FROM sessions WHERE reaped_at IS NULL AND"
+	    " state IN ('allocated', 'active', 'closed', 'reaping', 'failed') ORDER BY rowid",
+	    &st);
+	if (r < 0)
+		return r;
+	int rc;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_session s;
+		r = row_to_session(st, &s);
+		if (r == 0)
+			r = cb(&s, userdata);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_map_rc(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_each_quarantined(struct db *db, db_session_cb cb, void *userdata)
+{
+	sqlite3_stmt *st;
+	int r =
+	    db_prepare(db,
+		       "SELECT " SESSION_COLUMNS " FROM sessions WHERE name IN"
+		       " (SELECT session FROM leases WHERE state = 'quarantine') ORDER BY rowid",
+		       &st);
+	if (r < 0)
+		return r;
+	int rc;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_session s;
+		r = row_to_session(st, &s);
+		if (r == 0)
+			r = cb(&s, userdata);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_map_rc(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_lease_release(struct db *db, const char *name)
+{
+	sqlite3_stmt *st;
+	int r =
+	    db_prepare(db, "DELETE FROM leases WHERE session = ? AND state = 'quarantine'", &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, name);
+	r = db_step_done(db, st);
+	if (r == 0 && sqlite3_changes(db->conn) == 1)
+		r = db_event_add(db, name, "lease-released", NULL);
+	return r;
 }

@@ -83,3 +83,15 @@ set_allocator_config() {
 		for kv in "$@"; do echo "$kv"; done
 	} >/etc/ephemera/ephemera.conf
 }
+
+# syslog_like REGEX DESC: a line of testenv's syslog matches (waits up to 3 s)
+syslog_like() {
+	local i
+	for i in $(seq 30); do
+		grep -Eq -- "$1" "$EPHEMERA_SYSLOG" && { _report 0 "$2"; return; }
+		sleep 0.1
+	done
+	_report 1 "$2"
+	echo "#   no syslog line matches /$1/; last lines:"
+	tail -n 5 "$EPHEMERA_SYSLOG" | sed 's/^/#   /'
+}

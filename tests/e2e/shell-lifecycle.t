@@ -51,7 +51,11 @@ cp /etc/ephemera/ephemera.conf /tmp/conf.good
 printf '[gateway]\naccounts = agent-session\n[allocator]\nuid_min = banana\n' >/etc/ephemera/ephemera.conf
 before=$(sql "SELECT count(*) FROM sessions")
 out=$(su - agent-session -c 'echo RAN' 2>&1); rc=$?
-like "$rc $out" "config: /etc/ephemera/ephemera.conf:4: uid_min must be a number" "a corrupt config refuses the login, naming file and line"
+like "$rc" "^1$" "a corrupt config refuses the login"
+syslog_like "pam_ephemera.*config: /etc/ephemera/ephemera.conf:4: uid_min must be a number" \
+	"  ... and syslog names the file and the line"
+out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups /usr/local/bin/ephemera-shell -c 'echo RAN' 2>&1)
+like "$out" "config: /etc/ephemera/ephemera.conf:4: uid_min must be a number" "  ... as does the shell itself, on stderr"
 ok "  ... and nothing ran" sh -c "! printf '%s' \"\$1\" | grep -q RAN" _ "$out"
 is "$(sql "SELECT count(*) FROM sessions")" "$before" "  ... and no session was allocated"
 # EPHEMERA_CONF from the caller is not honoured by the setuid shell.
@@ -74,7 +78,9 @@ mount -t tmpfs -o size=256k,nr_inodes=32,mode=0711 full /sessions
 dd if=/dev/zero of=/sessions/fill bs=4k 2>/dev/null
 for i in $(seq 40); do : 2>/dev/null >"/sessions/f$i" || break; done
 out=$(su - agent-session -c 'echo RAN' 2>&1); rc=$?
-like "$rc $out" "^1 .*No space left on device" "a full sessions disk refuses the login"
+like "$rc $out" "^1 su: cannot open session" "a full sessions disk refuses the login"
+syslog_like "pam_ephemera.*refusing the login of agent-session: .*No space left on device" \
+	"  ... with the reason in syslog"
 ok "  ... and nothing ran" sh -c "! printf '%s' \"\$1\" | grep -q RAN" _ "$out"
 umount /sessions
 

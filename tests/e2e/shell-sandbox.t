@@ -100,6 +100,6 @@ is "$?" 143 "a shell killed by SIGTERM gives 128+15"
 envout=$(env BASH_ENV=/tmp/evil FOO=bar LANG=C.UTF-8 su agent-session -c env)
 ok "caller's BASH_ENV and FOO do not reach the session" sh -c "! printf '%s' \"\$1\" | grep -qE '^(BASH_ENV|FOO)='" _ "$envout"
 like "$envout" "LANG=C.UTF-8" "  ... while LANG does"
-like "$(sql "SELECT state || ' ' || exit_status FROM sessions WHERE name = '$name'")" '^closed 0$' \
-	"the session is recorded closed with its exit status"
+like "$(sql "SELECT state || ' ' || exit_status FROM sessions WHERE name = '$name'")" '^(closed|reaping|reaped) 0$' \
+	"the session is recorded ended, with its exit status"
 done_testing

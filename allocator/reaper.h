@@ -1,0 +1,50 @@
+/* The reaper: what ends a session for good.  DESIGN.md "Reaping safely".
+ *
+ * Invariants (tests/e2e/reaper-*.t, tests/unit/test-rmtree.c):
+ *  P1 one reaper per session: an OFD lock on <dbdir>/reap.lock at the offset of
+ *     the session's UID, held for the whole reap and dropped by the kernel if
+ *     the reaper dies;
+ *  P2 no process of the UID lives when the wipe starts: the launcher is killed
+ *     (by pid and start time), then kill(-1, SIGKILL) is sent as the UID until
+ *     a scan of /proc finds none; if some survive, nothing is wiped;
+ *  P3 the wipe keeps <home>/mnt/output and nothing else; it goes through
+ *     walk_tree (no symlink followed, no mount crossed, no recursion), after
+ *     detaching any mount found under the home in mountinfo;
+ *  P4 the output is handed to the owner: entries owned by the session's UID
+ *     (only those: a hard link to someone else's file is left alone) are
+ *     chowned with AT_SYMLINK_NOFOLLOW, ACL entries naming the session's UID
+ *     or GID removed, the owner's entries kept;
+ *  P5 every step can be run again: a reaper killed at any moment leaves the
+ *     session reaping (or closed), and the next reaper finishes the job;
+ *  P6 the lease goes to quarantine, and leaves it (gc) only when nothing under
+ *     the home still belongs to the UID. */
+#ifndef EPHEMERA_REAPER_H
+#define EPHEMERA_REAPER_H
+
+#include "common/config.h"
+#include "db/db.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum reap_mode {
+	REAP_IF_OVER, /* only a session whose login is over (reap) */
+	REAP_FORCE,   /* end it now (kill) */
+};
+
+struct reap_result {
+	uint64_t files, bytes;
+	int64_t millis;
+	int already; /* 1: nothing to do (reaped before, or by a concurrent reaper) */
+};
+
+int reaper_reap(const struct ephemera_config *cfg, struct db *db, const char *name,
+		enum reap_mode mode, struct reap_result *ret, char *err, size_t errlen);
+
+/* P6: release quarantined leases whose home holds nothing of their UID, and
+ * (older_than_days > 0) delete the homes of sessions reaped that long ago.
+ * *ret_released and *ret_deleted count what was done. */
+int reaper_gc(const struct ephemera_config *cfg, struct db *db, uint32_t older_than_days,
+	      unsigned *ret_released, unsigned *ret_deleted, char *err, size_t errlen);
+
+#endif
