@@ -108,7 +108,9 @@ static int kill_as_uid(uid_t uid, gid_t gid)
 static int kill_everything(const struct db_session *s, char *err, size_t errlen)
 {
 	struct proc_id leader = {(pid_t)s->leader_pid, (uint64_t)s->leader_start};
-	if (s->leader_pid > 0 && proc_alive(&leader) == 1)
+	/* A launcher that recorded its exit status is on its way out (it may be
+	 * the very process that started us): let it report its status. */
+	if (s->leader_pid > 0 && !s->exited && proc_alive(&leader) == 1)
 		kill(leader.pid, SIGKILL); /* pid 1 of the sandbox dies with it */
 	for (int round = 0; round < KILL_ROUNDS; round++) {
 		int alive = uid_has_processes(s->uid);

@@ -44,6 +44,7 @@ struct db_session {
 	int64_t pam_pid, pam_start;	  /* the login's PAM caller; 0 when no PAM module ran */
 	int64_t leader_pid, leader_start; /* the launcher; 0 before the shell claimed it */
 	bool reaped;			  /* the reaper finished with it */
+	bool exited; /* the launcher recorded an exit status */
 	int64_t reaped_at;
 };
 

@@ -162,7 +162,8 @@ int db_session_create(struct db *db, const struct db_session *s)
 #define SESSION_COLUMNS                                                                            \
 	"name, uid, gid, owner, owner_uid, service, tty, rhost, state, created_at,"                \
 	" coalesce(pam_pid, 0), coalesce(pam_start, 0), coalesce(leader_pid, 0),"                  \
-	" coalesce(leader_start, 0), reaped_at IS NOT NULL, coalesce(reaped_at, 0)"
+	" coalesce(leader_start, 0), reaped_at IS NOT NULL, coalesce(reaped_at, 0),"                \
+	" exit_status IS NOT NULL"
 
 static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
 {
@@ -189,6 +190,7 @@ static int row_to_session(sqlite3_stmt *st, struct db_session *s)
 	s->leader_start = sqlite3_column_int64(st, 13);
 	s->reaped = sqlite3_column_int(st, 14) != 0;
 	s->reaped_at = sqlite3_column_int64(st, 15);
+	s->exited = sqlite3_column_int(st, 16) != 0;
 	return session_state_from_name(state ? (const char *)state : "", &s->state) < 0 ? -EBADMSG
 											: 0;
 }
