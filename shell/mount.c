@@ -49,12 +49,14 @@ int mnt_mkdir(int root_fd, const char *path, mode_t mode)
 	_cleanup_close_ int dfd = open_parent(root_fd, path, leaf, sizeof(leaf));
 	if (dfd < 0)
 		return dfd;
-	if (mkdirat(dfd, leaf, mode) < 0 && errno != EEXIST)
+	bool made = mkdirat(dfd, leaf, mode) == 0;
+	if (!made && errno != EEXIST)
 		return neg_errno();
 	_cleanup_close_ int fd = openat(dfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno(); /* exists, but not as a directory */
-	return fchmod(fd, mode) < 0 ? neg_errno() : 0;
+	/* An existing directory may sit in a read-only tree: leave its mode. */
+	return made && fchmod(fd, mode) < 0 ? neg_errno() : 0;
 }
 
 int mnt_mkfile(int root_fd, const char *path, mode_t mode)

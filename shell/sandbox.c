@@ -159,14 +159,21 @@ static void plan_scratch(struct sandbox_plan *plan, const struct sandbox_params 
 	add(plan, STEP_DIR, NULL, "/run", NULL, 0755);
 	add(plan, STEP_TMPFS, NULL, "/run", "size=16m,mode=0755", 0);
 
-	/* The home: the one host tree the session may write.  Its parent is a
-	 * directory of the new root, so no other session is even named. */
-	char parent[4096];
-	snprintf(parent, sizeof(parent), "%s", p->home);
-	char *slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
+	/* The home: the one host tree the session may write.  Its parents are
+	 * made in the new root (or found in a bound tree), and the sessions
+	 * directory itself is a fresh tmpfs, so no other session is even named. */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", p->home);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
 		*slash = '\0';
-		add(plan, STEP_DIR, NULL, intern(plan, "%s", parent), NULL, 0711);
+		for (char *c = strchr(dir + 1, '/'); c; c = strchr(c + 1, '/')) {
+			*c = '\0';
+			add(plan, STEP_DIR, NULL, intern(plan, "%s", dir), NULL, 0755);
+			*c = '/';
+		}
+		add(plan, STEP_DIR, NULL, intern(plan, "%s", dir), NULL, 0711);
+		add(plan, STEP_TMPFS, NULL, intern(plan, "%s", dir), "size=64k,nr_inodes=16,mode=0711", 0);
 	}
 	add(plan, STEP_DIR, NULL, p->home, NULL, 0700);
 	add(plan, STEP_BIND_RW, p->home, p->home, NULL, 0);

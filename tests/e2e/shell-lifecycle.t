@@ -25,6 +25,24 @@ for i in $(seq 50); do [ "$(procs_of "$uid")" = 0 ] && break; sleep 0.1; done
 is "$(procs_of "$uid")" 0 "after SIGKILL of the launcher no process of the transient uid is left"
 wait "$supid" 2>/dev/null
 
+# Without PAM (the shell run directly), the shell allocates its own session
+# and starts the reaper itself when it ends.
+out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups /usr/local/bin/ephemera-shell -c 'echo kept >mnt/output/k; echo RAN')
+is "$out" RAN "run directly, the shell allocates a session of its own"
+own=$(latest)
+for i in $(seq 50); do [ "$(sql "SELECT state FROM sessions WHERE name = '$own'")" = reaped ] && break; sleep 0.1; done
+is "$(sql "SELECT state || ' ' || exit_status FROM sessions WHERE name = '$own'")" "reaped 0" \
+	"  ... and it is reaped when the shell ends, with its exit status"
+is "$(cat "/sessions/$own/mnt/output/k" 2>&1)" kept "  ... keeping its output"
+
+# A sessions directory deeper than one level (the sandbox makes every parent).
+mkdir -p /var/lib/ephemera-deep/sessions
+cp /etc/ephemera/ephemera.conf /tmp/conf.before-deep
+sed -i 's|^\[allocator\]|[allocator]\nsessions_dir = /var/lib/ephemera-deep/sessions|' /etc/ephemera/ephemera.conf
+out=$(su - agent-session -c 'pwd' 2>&1)
+like "$out" '^/var/lib/ephemera-deep/sessions/[a-z]+-[a-z]+-[a-z]+$' "a nested sessions_dir works (home $out)"
+cp /tmp/conf.before-deep /etc/ephemera/ephemera.conf
+
 # A caller that is not a gateway account is refused, nothing started.
 before=$(sql "SELECT count(*) FROM sessions")
 out=$(setpriv --reuid=plainuser --regid=plainuser --init-groups /usr/local/bin/ephemera-shell -c 'echo RAN' 2>&1); rc=$?
