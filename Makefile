@@ -38,7 +38,7 @@ SO_LDFLAGS  := -shared -Wl,-z,relro -Wl,-z,now -Wl,-z,defs -Wl,-z,noexecstack $(
 
 LIB_SRCS := $(wildcard common/*.c) $(wildcard db/*.c) \
             $(filter-out allocator/ephemeractl.c,$(wildcard allocator/*.c)) \
-            $(filter-out shell/main.c,$(wildcard shell/*.c))
+            $(filter-out shell/main.c shell/gen-seccomp.c shell/seccomp-embedded.c,$(wildcard shell/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBEPH   := $(B)/libephemera.a
 
@@ -54,7 +54,7 @@ PROGRAMS := $(CTL) $(SHELLBIN) $(PAMMOD)
 MAN8     := allocator/ephemeractl.8 shell/ephemera-shell.8 $(wildcard pam_module/pam_ephemera.8)
 MAN5     := common/ephemera.conf.5
 
-.PHONY: all check deps tests install uninstall clean cppcheck
+.PHONY: all check deps tests install uninstall clean cppcheck bench
 all: $(PROGRAMS)
 
 $(B)/%.o: %.c
@@ -68,8 +68,23 @@ $(LIBEPH): $(LIB_OBJS)
 $(CTL): $(B)/allocator/ephemeractl.o $(LIBEPH)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
 
-$(SHELLBIN): $(B)/shell/main.o $(LIBEPH)
+# The seccomp program is compiled from the table at build time (seccomp.h).
+$(B)/gen-seccomp: $(B)/shell/gen-seccomp.o $(LIBEPH)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
+
+$(B)/shell/seccomp-bpf.c: $(B)/gen-seccomp
+	$(B)/gen-seccomp >$@.tmp && mv $@.tmp $@
+
+$(B)/shell/seccomp-bpf.o: $(B)/shell/seccomp-bpf.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+SHELL_OBJS := $(B)/shell/main.o $(B)/shell/seccomp-embedded.o $(B)/shell/seccomp-bpf.o
+
+$(SHELLBIN): $(SHELL_OBJS) $(LIBEPH)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
+
+# test-seccomp checks that the embedded program is the table's.
+$(B)/tests/test-seccomp: $(B)/shell/seccomp-bpf.o $(B)/shell/seccomp-embedded.o
 
 # The module: only pam_sm_* exported (version script), no -pie, -z defs.
 $(PAMMOD): $(B)/pam_module/pam_ephemera.o $(LIBEPH) pam_module/pam_ephemera.map
@@ -78,7 +93,7 @@ $(PAMMOD): $(B)/pam_module/pam_ephemera.o $(LIBEPH) pam_module/pam_ephemera.map
 
 # The PAM test drives the real module through libpam.
 $(B)/tests/test-pam: PKG_LIBS += -lpam
-$(B)/tests/test-pam: $(PAMMOD)
+$(B)/tests/test-pam: | $(PAMMOD)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBEPH)
 	@mkdir -p $(dir $@)
@@ -100,6 +115,15 @@ check: deps
 	tests/run-all
 
 # Leaks are left to the sanitizer build: cppcheck does not know cleanup attributes.
+# Figures against bubblewrap, firejail, unshare and rm -rf, measured in one run
+# inside tests/testenv; the report becomes bench/README.md.
+bench: deps
+	packaging/install-deps --bench
+	$(MAKE) --no-print-directory tests
+	bench/run >$(B)/bench.md
+	mv $(B)/bench.md bench/README.md
+	cat bench/README.md
+
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  --suppress=resourceLeak --suppress=memleak -D_GNU_SOURCE -I. common db allocator shell
@@ -125,5 +149,6 @@ uninstall:
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(B)/shell/main.d $(B)/pam_module/pam_ephemera.d $(UNIT_SRCS:%.c=$(B)/%.d) \
+-include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(B)/shell/main.d $(B)/shell/gen-seccomp.d \
+  $(B)/shell/seccomp-embedded.d $(B)/pam_module/pam_ephemera.d $(UNIT_SRCS:%.c=$(B)/%.d) \
   $(HELPER_SRCS:%.c=$(B)/%.d)

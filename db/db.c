@@ -216,6 +216,12 @@ static int configure(struct db *db)
 	int r = sqlite3_busy_timeout(db->conn, DB_BUSY_TIMEOUT_MS);
 	if (r != SQLITE_OK)
 		return db_map_rc(db, r);
+	/* Every login opens and closes the database a few times; a checkpoint
+	 * (and two fsyncs) at each close would cost more than the login itself.
+	 * The WAL is checkpointed as it grows (wal_autocheckpoint) instead. */
+	r = sqlite3_db_config(db->conn, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (r != SQLITE_OK)
+		return db_map_rc(db, r);
 	/* Refuse a schema from the future before changing anything in the file. */
 	int v;
 	r = db_user_version(db, &v);

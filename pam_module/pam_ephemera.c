@@ -96,9 +96,27 @@ static void free_data(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
+/* An open that fails after the allocation leaves nothing behind: sshd does
+ * not call close after a failed open. */
+static void release_after_failure(const struct ephemera_config *cfg, const char *name)
+{
+	struct db *db;
+	char err[256];
+	if (db_open(cfg->database, &db, NULL, 0) == 0) {
+		(void)alloc_release(cfg, db, name, err, sizeof(err));
+		db_close(db);
+	}
+}
+
 static int open_session(pam_handle_t *pamh, const struct options *o, struct ephemera_config *cfg,
 			const struct passwd *pw)
 {
+	const void *old = NULL;
+	if (pam_get_data(pamh, DATA_KEY, &old) == PAM_SUCCESS && old) {
+		pam_syslog(pamh, LOG_ERR, "session=%s: the PAM session is already open",
+			   (const char *)old);
+		return PAM_SESSION_ERR;
+	}
 	struct proc_id me;
 	if (proc_identify(getpid(), &me) < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot read /proc/self/stat");
@@ -132,11 +150,13 @@ static int open_session(pam_handle_t *pamh, const struct options *o, struct ephe
 	if (!name || pam_set_data(pamh, DATA_KEY, name, free_data) != PAM_SUCCESS) {
 		free(name);
 		pam_syslog(pamh, LOG_ERR, "session=%s: cannot keep the session in PAM", s.name);
+		release_after_failure(cfg, s.name);
 		return PAM_SESSION_ERR;
 	}
-	/* From here the name is PAM's: close will find it and reap the session. */
 	if (pam_putenv(pamh, env) != PAM_SUCCESS) {
+		(void)pam_set_data(pamh, DATA_KEY, NULL, NULL); /* frees name */
 		pam_syslog(pamh, LOG_ERR, "session=%s: cannot export EPHEMERA_SESSION", s.name);
+		release_after_failure(cfg, s.name);
 		return PAM_SESSION_ERR;
 	}
 	pam_syslog(pamh, LOG_INFO, "session=%s: allocated uid %u for %s (%s)", s.name, s.uid,
@@ -163,21 +183,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	return r;
 }
 
-PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int mark_closed(pam_handle_t *pamh, const struct options *o, const char *name)
 {
-	(void)flags;
-	struct options o;
-	if (parse_options(pamh, argc, argv, &o) < 0)
-		return PAM_SESSION_ERR;
-	const void *data = NULL;
-	if (pam_get_data(pamh, DATA_KEY, &data) != PAM_SUCCESS || !data)
-		return PAM_IGNORE; /* not ours, or open failed */
-	const char *name = data;
 	struct ephemera_config cfg;
 	char err[512];
-	if (config_load(o.conf ? o.conf : CONFIG_DEFAULT_PATH, &cfg, err, sizeof(err)) < 0) {
+	if (config_load(o->conf ? o->conf : CONFIG_DEFAULT_PATH, &cfg, err, sizeof(err)) < 0) {
 		pam_syslog(pamh, LOG_ERR, "session=%s: config: %s", name, err);
-		return PAM_SESSION_ERR;
+		return -1;
 	}
 	struct db *db;
 	int r = db_open(cfg.database, &db, err, sizeof(err));
@@ -192,11 +204,31 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	config_free(&cfg);
 	if (r < 0)
 		pam_syslog(pamh, LOG_ERR, "session=%s: cannot mark it closed: %s", name, err);
-	/* Reap even when the record failed: what is left must not keep running. */
-	if (reaper_spawn(name, o.conf) < 0)
+	return r;
+}
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	struct options o;
+	if (parse_options(pamh, argc, argv, &o) < 0)
+		return PAM_SESSION_ERR;
+	const void *data = NULL;
+	if (pam_get_data(pamh, DATA_KEY, &data) != PAM_SUCCESS || !data)
+		return PAM_IGNORE; /* not ours, or open failed */
+	char name[64];
+	snprintf(name, sizeof(name), "%s", (const char *)data);
+	(void)pam_set_data(pamh, DATA_KEY, NULL, NULL); /* a second close finds nothing */
+	int r = mark_closed(pamh, &o, name);
+	/* Reap even when that failed (the reaper reads the config itself): what
+	 * is left of the session must not keep running.  After the record, so
+	 * that the reaper finds the session closed. */
+	if (reaper_spawn(name, o.conf) < 0) {
 		pam_syslog(pamh, LOG_ERR, "session=%s: cannot start the reaper", name);
-	else if (o.debug)
+		r = -1;
+	} else if (o.debug) {
 		pam_syslog(pamh, LOG_DEBUG, "session=%s: closed, reaper started", name);
+	}
 	return r < 0 ? PAM_SESSION_ERR : PAM_SUCCESS;
 }
 

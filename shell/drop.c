@@ -128,7 +128,7 @@ int drop_privileges(uid_t uid, gid_t gid, int life_fd, char *err, size_t errlen)
 		return errbuf(neg_errno(), err, errlen, "dumpable: %s", strerror(errno));
 	if ((r = drop_tie_to_parent(life_fd)) < 0)
 		return errbuf(r, err, errlen, "the launcher went away during setup");
-	if ((r = sandbox_seccomp_apply()) < 0)
+	if ((r = sandbox_seccomp_load()) < 0)
 		return errbuf(r, err, errlen, "seccomp: %s", strerror(-r));
 	return 0;
 }

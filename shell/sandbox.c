@@ -173,7 +173,8 @@ static void plan_scratch(struct sandbox_plan *plan, const struct sandbox_params 
 			*c = '/';
 		}
 		add(plan, STEP_DIR, NULL, intern(plan, "%s", dir), NULL, 0711);
-		add(plan, STEP_TMPFS, NULL, intern(plan, "%s", dir), "size=64k,nr_inodes=16,mode=0711", 0);
+		add(plan, STEP_TMPFS, NULL, intern(plan, "%s", dir),
+		    "size=64k,nr_inodes=16,mode=0711", 0);
 	}
 	add(plan, STEP_DIR, NULL, p->home, NULL, 0700);
 	add(plan, STEP_BIND_RW, p->home, p->home, NULL, 0);

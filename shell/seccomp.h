@@ -43,4 +43,12 @@ void sandbox_seccomp_print(FILE *out);
  * (8 bytes an instruction), without loading it.  Returns 0 or -errno. */
 int sandbox_seccomp_export_bpf(int fd);
 
+/* The same program, compiled from the table when ephemera-shell was built
+ * (shell/gen-seccomp.c): building it at every login costs ~15 ms of CPU.
+ * "Numbers newer than the build knows" are then, to the letter, the build's.
+ * Defined only in ephemera-shell (shell/seccomp-embedded.c). */
+extern const unsigned char sandbox_seccomp_bpf[];
+extern const size_t sandbox_seccomp_bpf_size;
+int sandbox_seccomp_load(void);
+
 #endif

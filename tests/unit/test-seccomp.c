@@ -942,6 +942,40 @@ static void test_loading(void)
 	is_errno(answer(&o), -EPERM, "a thread started before the filter is filtered too (TSYNC)");
 }
 
+/* In the child: load the embedded program, then TIOCSTI on a pipe (ENOTTY
+ * without a filter, EPERM with it). */
+static long call_embedded_tiocsti(const void *arg)
+{
+	(void)arg;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	int r = sandbox_seccomp_load();
+	if (r < 0)
+		return r;
+	char c = 'x';
+	return ioctl(probe_pipe[0], TIOCSTI, &c) < 0 ? -errno : 0;
+}
+
+/* ephemera-shell loads the program compiled at build time: it must be the
+ * table's, byte for byte (a stale or hand-edited build fails here). */
+static void test_embedded(void)
+{
+	int fd = memfd_create("bpf", MFD_CLOEXEC);
+	ok(fd >= 0 && sandbox_seccomp_export_bpf(fd) == 0, "the table exports a program");
+	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	is_int(size, (long long)sandbox_seccomp_bpf_size,
+	       "the embedded program has the table's size");
+	unsigned char *buf = size > 0 ? malloc((size_t)size) : NULL;
+	ok(buf && pread(fd, buf, (size_t)size, 0) == size &&
+	       memcmp(buf, sandbox_seccomp_bpf, (size_t)size) == 0,
+	   "the embedded program is the table's, byte for byte");
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	struct outcome o = run(false, call_embedded_tiocsti, NULL);
+	is_errno(answer(&o), -EPERM, "loaded with sandbox_seccomp_load(), TIOCSTI answers EPERM");
+}
+
 int main(void)
 {
 	if (pipe2(probe_pipe, O_CLOEXEC) < 0) {
@@ -962,5 +996,6 @@ int main(void)
 	test_other_arch();
 	test_sweep();
 	test_loading();
+	test_embedded();
 	return done_testing();
 }
