@@ -55,6 +55,8 @@ MAN8     := allocator/ephemeractl.8 shell/ephemera-shell.8 pam_module/pam_epheme
 MAN5     := common/ephemera.conf.5
 
 .PHONY: all check deps tests install uninstall clean cppcheck bench
+# Keep intermediate objects (tests are chained pattern rules).
+.SECONDARY:
 all: $(PROGRAMS)
 
 $(B)/%.o: %.c
