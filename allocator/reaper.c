@@ -330,7 +330,7 @@ static int hand_output_over(int sessions_fd, const struct db_session *s)
 	struct passwd pw, *res = NULL;
 	if (getpwuid_r(s->owner_uid, &pw, buf, sizeof(buf), &res) == 0 && res)
 		h.owner_gid = res->pw_gid;
-	struct walk_ops ops = {ho_leaf, ho_enter, NULL, NULL, &h};
+	struct walk_ops ops = {ho_leaf, ho_enter, NULL, NULL, &h, true};
 	int r = walk_tree(mnt, "output", &ops, NULL);
 	if (r < 0 && r != -ENOENT)
 		return r;
@@ -474,7 +474,7 @@ static int gc_release(const struct db_session *s, void *userdata)
 {
 	struct gc_ctx *g = userdata;
 	uid_t uid = s->uid;
-	struct walk_ops ops = {owned_leaf, owned_enter, NULL, NULL, &uid};
+	struct walk_ops ops = {owned_leaf, owned_enter, NULL, NULL, &uid, true};
 	int r = walk_tree(g->sfd, s->name, &ops, NULL);
 	if (r == 0 || r == -ENOENT) {
 		if (db_lease_release(g->db, s->name) == 0)

@@ -8,7 +8,8 @@
 
 struct rmtree_stats {
 	uint64_t files; /* non-directories and directories removed */
-	uint64_t bytes; /* st_blocks * 512 of the non-directories removed */
+	uint64_t bytes; /* freed on the filesystem, as statfs saw it before and
+			 * after: an estimate when others write to it meanwhile */
 };
 
 /* Removes parent_fd/name and everything below it (name must be a plain

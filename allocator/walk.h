@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 
 struct walk_ops {
-	/* A non-directory entry of dir_fd.  st has mode, uid, gid, dev, ino, blocks. */
+	/* A non-directory entry of dir_fd.  st has mode, uid, gid, dev, ino,
+	 * blocks -- or is NULL when leaf_needs_stat is false and the directory
+	 * already said the entry is no directory. */
 	int (*leaf)(void *ctx, int dir_fd, const char *name, const struct stat *st);
 	/* A directory just opened, before its entries. */
 	int (*enter)(void *ctx, int fd, const struct stat *st);
@@ -29,6 +31,7 @@ struct walk_ops {
 	/* An entry left alone because it is (on) another mount (R2). */
 	void (*crossed)(void *ctx, int dir_fd, const char *name);
 	void *ctx;
+	bool leaf_needs_stat;
 };
 
 /* Walks parent_fd/name (a plain component).  Returns 0, -ESTALE when the tree
