@@ -105,7 +105,12 @@ $(B)/tests/%: $(B)/tests/helpers/%.o $(LIBEPH)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
 
-tests: all $(UNIT_BINS) $(HELPER_BINS)
+NSSTEST := $(B)/tests/libnss_ephemeratest.so.2
+$(NSSTEST): tests/nss/nss_ephemeratest.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(SO_LDFLAGS) -Wl,-soname,libnss_ephemeratest.so.2
+
+tests: all $(UNIT_BINS) $(HELPER_BINS) $(NSSTEST)
 
 deps:
 	packaging/install-deps
