@@ -275,6 +275,22 @@ int db_each_live_name(struct db *db, db_name_cb cb, void *userdata)
 	return r;
 }
 
+/* Runs a SELECT of SESSION_COLUMNS and hands each row to cb. */
+static int each_session_row(struct db *db, sqlite3_stmt *st, db_session_cb cb, void *userdata)
+{
+	int r = 0, rc;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_session s;
+		r = row_to_session(st, &s);
+		if (r == 0)
+			r = cb(&s, userdata);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_map_rc(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 int db_each_session(struct db *db, const enum session_state *state, db_session_cb cb,
 		    void *userdata)
 {
@@ -287,17 +303,7 @@ int db_each_session(struct db *db, const enum session_state *state, db_session_c
 		return r;
 	if (state)
 		bind_text(st, 1, session_state_name(*state));
-	int rc;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct db_session s;
-		r = row_to_session(st, &s);
-		if (r == 0)
-			r = cb(&s, userdata);
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = db_map_rc(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	return each_session_row(db, st, cb, userdata);
 }
 
 #define SESSION_JSON                                                                               \
@@ -512,47 +518,21 @@ int db_session_reaped(struct db *db, const char *name, uint64_t files, uint64_t 
 int db_each_reapable(struct db *db, db_session_cb cb, void *userdata)
 {
 	sqlite3_stmt *st;
-	int r = db_prepare(
-	    db,
-	    "SELECT " SESSION_COLUMNS " FROM sessions WHERE reaped_at IS NULL AND"
-	    " state IN ('allocated', 'active', 'closed', 'reaping', 'failed') ORDER BY rowid",
-	    &st);
-	if (r < 0)
-		return r;
-	int rc;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct db_session s;
-		r = row_to_session(st, &s);
-		if (r == 0)
-			r = cb(&s, userdata);
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = db_map_rc(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	int r = db_prepare(db,
+			   "SELECT " SESSION_COLUMNS " FROM sessions WHERE reaped_at IS NULL AND"
+			   " state IN ('allocated', 'active', 'closed', 'reaping', 'failed') ORDER BY rowid",
+			   &st);
+	return r < 0 ? r : each_session_row(db, st, cb, userdata);
 }
 
 int db_each_quarantined(struct db *db, db_session_cb cb, void *userdata)
 {
 	sqlite3_stmt *st;
-	int r =
-	    db_prepare(db,
-		       "SELECT " SESSION_COLUMNS " FROM sessions WHERE name IN"
-		       " (SELECT session FROM leases WHERE state = 'quarantine') ORDER BY rowid",
-		       &st);
-	if (r < 0)
-		return r;
-	int rc;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct db_session s;
-		r = row_to_session(st, &s);
-		if (r == 0)
-			r = cb(&s, userdata);
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = db_map_rc(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	int r = db_prepare(db,
+			   "SELECT " SESSION_COLUMNS " FROM sessions WHERE name IN"
+			   " (SELECT session FROM leases WHERE state = 'quarantine') ORDER BY rowid",
+			   &st);
+	return r < 0 ? r : each_session_row(db, st, cb, userdata);
 }
 
 int db_lease_release(struct db *db, const char *name)
