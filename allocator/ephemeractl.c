@@ -397,7 +397,8 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return usage_error("unknown command '%s'", argv[optind]);
 	if (getuid() != 0 || geteuid() != 0) {
-		fprintf(stderr, "ephemeractl: must be run as root\n");
+		/* To syslog too: a detached reaper has no stderr anyone reads. */
+		log_msg(LOG_ERR, NULL, "must be run as root (uid %u)", (unsigned)getuid());
 		return 1;
 	}
 

@@ -15,14 +15,15 @@ enter_testenv() {
 	cd "$EPHEMERA_REPO" || exit 1
 }
 
-_report() { # _report STATUS DESC
+_report() { # _report STATUS DESC; returns STATUS, so "ok ... || diag ..." works
 	T_N=$((T_N + 1))
 	if [ "$1" = 0 ]; then
 		echo "ok $T_N - $2"
-	else
-		T_FAILED=$((T_FAILED + 1))
-		echo "not ok $T_N - $2"
+		return 0
 	fi
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_N - $2"
+	return 1
 }
 
 # ok DESC CMD...: passes when CMD exits 0
@@ -49,6 +50,7 @@ is() {
 		_report 1 "$3"
 		echo "#   got:  '$1'"
 		echo "#   want: '$2'"
+		return 1
 	fi
 }
 
@@ -60,6 +62,7 @@ like() {
 		_report 1 "$3"
 		echo "#   got:  '$1'"
 		echo "#   want: /$2/"
+		return 1
 	fi
 }
 
@@ -71,7 +74,8 @@ done_testing() {
 }
 
 # sql QUERY: ask the session database directly (read-only view for assertions)
-sql() { sqlite3 -batch -noheader /var/lib/ephemera/ephemera.db "$@"; }
+# (waits for the lock like the allocator does: reapers may be writing)
+sql() { sqlite3 -batch -noheader -cmd '.timeout 5000' /var/lib/ephemera/ephemera.db "$@"; }
 
 # set_config KEY=VALUE...: rewrite the [allocator] section of the test config
 set_allocator_config() {
