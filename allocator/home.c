@@ -115,7 +115,11 @@ int home_remove(int sessions_fd, const char *name)
 
 int home_restore_access(int home_fd, int mnt_fd, uid_t owner_uid)
 {
-	if (fchown(home_fd, 0, 0) < 0 || fchown(mnt_fd, 0, 0) < 0 || fchmod(mnt_fd, 0755) < 0)
+	if (fchown(home_fd, 0, 0) < 0)
+		return neg_errno();
+	if (mnt_fd < 0)
+		return set_acl(home_fd, ACL_TYPE_ACCESS, owner_uid, "r-x");
+	if (fchown(mnt_fd, 0, 0) < 0 || fchmod(mnt_fd, 0755) < 0)
 		return neg_errno();
 	/* mnt had no ACL of ours; whatever the session put there goes. */
 	acl_t plain = acl_from_mode(0755);

@@ -20,7 +20,8 @@ int home_create(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t o
 
 /* After a reap: home and mnt become root's, with the modes and ACL of the
  * layout above restored (the session may have changed them), so that the
- * owner reaches mnt/output and nothing else. */
+ * owner reaches mnt/output and nothing else.  mnt_fd is -1 when the session
+ * left no mnt directory. */
 int home_restore_access(int home_fd, int mnt_fd, uid_t owner_uid);
 
 /* Removes a home (see rmtree.h for how).  A missing home is not an error. */

@@ -322,8 +322,10 @@ static int hand_output_over(int sessions_fd, const struct db_session *s)
 	if (home < 0)
 		return home == -ENOENT ? 0 : home;
 	_cleanup_close_ int mnt = open_dir(home, "mnt");
-	if (mnt < 0)
-		return mnt == -ENOENT || mnt == -ENOTDIR || mnt == -ELOOP ? 0 : mnt;
+	if (mnt < 0 && mnt != -ENOENT && mnt != -ENOTDIR && mnt != -ELOOP)
+		return mnt;
+	if (mnt < 0) /* the session removed or replaced mnt: the wipe took it */
+		return home_restore_access(home, -1, s->owner_uid);
 	struct handover h = {
 	    .uid = s->uid, .gid = s->gid, .owner = s->owner_uid, .owner_gid = s->gid};
 	char buf[4096];
