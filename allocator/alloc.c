@@ -134,11 +134,10 @@ int alloc_session(const struct ephemera_config *cfg, struct db *db, const struct
 	s.pam_pid = req->pam_pid;
 	s.pam_start = req->pam_start;
 
-	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
+	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir, true);
 	if (sfd < 0)
 		return errbuf(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
-			      sfd == -EPERM ? "must be owned by root and writable by root alone"
-					    : strerror(-sfd));
+			      home_strerror(sfd));
 	/* L2: lckpwdf first, then the database lock, always in this order. */
 	if (lckpwdf() < 0)
 		return errbuf(-ENOLCK, err, errlen, "cannot lock the password database (lckpwdf)");
@@ -160,10 +159,10 @@ int alloc_session(const struct ephemera_config *cfg, struct db *db, const struct
 int alloc_release(const struct ephemera_config *cfg, struct db *db, const char *name, char *err,
 		  size_t errlen)
 {
-	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
+	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir, false);
 	if (sfd < 0)
 		return errbuf(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
-			      strerror(-sfd));
+			      home_strerror(sfd));
 	int r = db_begin(db);
 	if (r < 0)
 		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
@@ -247,10 +246,10 @@ int alloc_repair(struct db *db, int sessions_fd)
 
 int alloc_repair_now(const struct ephemera_config *cfg, struct db *db, char *err, size_t errlen)
 {
-	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
+	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir, false);
 	if (sfd < 0)
 		return errbuf(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
-			      strerror(-sfd));
+			      home_strerror(sfd));
 	int r = db_begin(db);
 	if (r < 0)
 		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));

@@ -6,10 +6,12 @@
 #include <acl/libacl.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/acl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
-int home_open_sessions_dir(const char *path)
+int home_open_sessions_dir(const char *path, bool for_new_sessions)
 {
 	if (mkdir(path, 0711) == 0) {
 		/* umask may have taken bits: set the mode we mean. */
@@ -30,6 +32,15 @@ int home_open_sessions_dir(const char *path)
 	if (st.st_uid != 0 || (st.st_mode & 0022)) {
 		close(fd);
 		return -EPERM;
+	}
+	/* A setuid file a session leaves in its output must not run as the
+	 * session's UID on the host, outside every sandbox: refuse a sessions
+	 * filesystem that honours setuid bits or device nodes. */
+	struct statvfs vfs;
+	if (for_new_sessions && (fstatvfs(fd, &vfs) < 0 ||
+				 (vfs.f_flag & (ST_NOSUID | ST_NODEV)) != (ST_NOSUID | ST_NODEV))) {
+		close(fd);
+		return -ENOEXEC;
 	}
 	/* 0711: others may reach their own session by name but list none. */
 	if ((st.st_mode & 07777) != 0711 && fchmod(fd, 0711) < 0) {
@@ -130,4 +141,13 @@ int home_restore_access(int home_fd, int mnt_fd, uid_t owner_uid)
 	if (r < 0)
 		return r;
 	return set_acl(home_fd, ACL_TYPE_ACCESS, owner_uid, "r-x");
+}
+
+const char *home_strerror(int r)
+{
+	if (r == -EPERM)
+		return "must be owned by root and writable by root alone";
+	if (r == -ENOEXEC)
+		return "must be on a filesystem mounted nosuid,nodev";
+	return strerror(-r);
 }

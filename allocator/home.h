@@ -8,11 +8,16 @@
 #ifndef EPHEMERA_HOME_H
 #define EPHEMERA_HOME_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Opens the sessions directory (creating it 0711 if missing) and checks it is
- * root's and writable by root alone.  Returns an O_PATH-free directory fd. */
-int home_open_sessions_dir(const char *path);
+ * root's and writable by root alone (-EPERM otherwise) and on a filesystem
+ * mounted nosuid,nodev (-ENOEXEC otherwise; checked only for_new_sessions:
+ * the reaper must still clean up).  Returns a directory fd. */
+int home_open_sessions_dir(const char *path, bool for_new_sessions);
+/* The text for an error of home_open_sessions_dir(). */
+const char *home_strerror(int r);
 
 /* Creates the home and its layout under sessions_fd.  On failure nothing of it
  * is left behind. */

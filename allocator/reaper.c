@@ -372,10 +372,10 @@ static int do_reap(const struct ephemera_config *cfg, struct db *db, const struc
 		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	if ((r = kill_everything(s, err, errlen)) < 0)
 		return r;
-	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
+	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir, false);
 	if (sfd < 0)
 		return errbuf(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
-			      strerror(-sfd));
+			      home_strerror(sfd));
 	char home[4200];
 	snprintf(home, sizeof(home), "%s/%s", cfg->sessions_dir, s->name);
 	if ((r = detach_mounts_under(home)) < 0)
@@ -490,10 +490,10 @@ static int gc_release(const struct db_session *s, void *userdata)
 int reaper_gc(const struct ephemera_config *cfg, struct db *db, uint32_t older_than_days,
 	      unsigned *ret_released, unsigned *ret_deleted, char *err, size_t errlen)
 {
-	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir);
+	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir, false);
 	if (sfd < 0)
 		return errbuf(sfd, err, errlen, "sessions directory %s: %s", cfg->sessions_dir,
-			      strerror(-sfd));
+			      home_strerror(sfd));
 	struct gc_ctx g = {cfg, db, sfd, older_than_days, 0, 0, 0};
 	int r = older_than_days > 0 ? db_each_session(db, NULL, gc_expire, &g) : 0;
 	if (r == 0)

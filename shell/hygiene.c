@@ -33,6 +33,14 @@ int hygiene_early(void)
 			return -EBADF;
 		}
 	}
+	/* 0-2 reach the sandbox.  A directory (or an O_PATH fd) there would be
+	 * a door out of it: /proc/self/fd/0/... resolves in the host's tree. */
+	for (int fd = 0; fd <= 2; fd++) {
+		struct stat st;
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || (fl & O_PATH) || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	}
 	umask(077);
 	/* Only the uid came from the setuid bit: drop the caller's groups too, so
 	 * that what we create (the database's journal, the sessions directory,
@@ -41,6 +49,9 @@ int hygiene_early(void)
 	 * session by killing us. */
 	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0)
 		return neg_errno();
+	/* A change of effective ids resets dumpable to fs.suid_dumpable: again. */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0 || prctl(PR_GET_DUMPABLE) != 0)
+		return -EPERM;
 	/* Dispositions and the mask survive exec: an ignored SIGCHLD would make
 	 * waitpid fail, a blocked SIGTERM would keep a session alive. */
 	sigset_t none;

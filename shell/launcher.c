@@ -161,12 +161,16 @@ static void install_forwarders(void)
 int launcher_run(const struct launch *l, char *err, size_t errlen)
 {
 	int errp[2], lifep[2];
-	if (pipe2(errp, O_CLOEXEC) < 0)
-		return neg_errno();
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		int r = neg_errno();
+		snprintf(err, errlen, "pipe: %s", strerror(-r));
+		return r;
+	}
 	if (pipe2(lifep, O_CLOEXEC) < 0) {
 		int r = neg_errno();
 		close(errp[0]);
 		close(errp[1]);
+		snprintf(err, errlen, "pipe: %s", strerror(-r));
 		return r;
 	}
 	/* clone(2) as fork: the child starts here in all the new namespaces. */

@@ -145,7 +145,12 @@ int main(int argc, char **argv)
 		      stderr);
 		return 1;
 	}
-	if (hygiene_early() < 0) {
+	int h = hygiene_early();
+	if (h == -ENOTDIR) {
+		fputs("ephemera-shell: refusing a directory as standard input or output\n", stderr);
+		return 1;
+	}
+	if (h < 0) {
 		fputs("ephemera-shell: cannot make the process safe to run\n", stderr);
 		return 1;
 	}
@@ -166,7 +171,7 @@ int main(int argc, char **argv)
 	identify_caller(&cfg, &pw, pwbuf, sizeof(pwbuf));
 
 	struct db_session s;
-	char err[512];
+	char err[512] = "";
 	bool from_pam;
 	if (shell_session_claim(&cfg, &pw, &hints, &s, &from_pam, err, sizeof(err)) < 0)
 		die("no session for %s: %s", pw.pw_name, err);

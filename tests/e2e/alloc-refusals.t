@@ -68,11 +68,19 @@ reset
 # Unwritable sessions directory: refused, nothing in the database.
 set_allocator_config
 before=$(sql "SELECT count(*) FROM sessions")
-mount -o remount,bind,ro /sessions
+mount -o remount,bind,ro,nosuid,nodev /sessions
 out=$(ephemeractl alloc --owner root 2>&1); rc=$?
 like "$rc $out" "^1 .*creating /sessions/[a-z-]+: Read-only file system" "read-only sessions dir: clear error"
 is "$(sql "SELECT count(*) FROM sessions")" "$before" "read-only sessions dir: no row committed"
-mount -o remount,bind,rw /sessions
+mount -o remount,bind,rw,nosuid,nodev /sessions
+
+# A sessions filesystem that honours setuid bits is refused: a setuid file a
+# session leaves in its output would run as the session's UID on the host.
+mount -o remount,bind,rw,suid,dev /sessions
+out=$(ephemeractl alloc --owner root 2>&1); rc=$?
+like "$rc $out" '^1 .*must be on a filesystem mounted nosuid,nodev' "a sessions filesystem without nosuid,nodev is refused"
+mount -o remount,bind,rw,nosuid,nodev /sessions
+ok "  ... and with nosuid,nodev allocation works again" ephemeractl alloc --owner root
 
 # A sessions directory that others can write is refused.
 chmod 0777 /sessions

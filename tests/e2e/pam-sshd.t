@@ -280,10 +280,10 @@ works() {
 works "before the faults, the same login prints RAN-42 (control)"
 
 # (a) the sessions disk is read-only
-mount -o remount,bind,ro /sessions
+mount -o remount,bind,ro,nosuid,nodev /sessions
 refused "/sessions read-only" \
 	"pam_ephemera\\(sshd:session\\): refusing the login of agent-session: .*Read-only file system"
-mount -o remount,bind,rw /sessions
+mount -o remount,bind,rw,nosuid,nodev /sessions
 works "  ... /sessions writable again: the login works (control)"
 
 # (b) a corrupt database

@@ -92,7 +92,7 @@ like "$(sql "SELECT detail FROM events WHERE kind = 'reason' ORDER BY id DESC LI
 cp /tmp/conf.good /etc/ephemera/ephemera.conf
 
 # A full sessions disk: refused, nothing started.
-mount -t tmpfs -o size=256k,nr_inodes=32,mode=0711 full /sessions
+mount -t tmpfs -o size=256k,nr_inodes=32,mode=0711,nosuid,nodev full /sessions
 dd if=/dev/zero of=/sessions/fill bs=4k 2>/dev/null
 for i in $(seq 40); do : 2>/dev/null >"/sessions/f$i" || break; done
 out=$(su - agent-session -c 'echo RAN' 2>&1); rc=$?

@@ -772,6 +772,14 @@ int main(void)
 		ok(false, "the module is built: %s", module[0] ? module : "?");
 		return done_testing();
 	}
+	/* The allocator wants its sessions directory on a nosuid,nodev
+	 * filesystem: give this test a private /tmp that is one (a tmpfs in a
+	 * mount namespace of its own; the host's /tmp is not touched). */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
+		ok(false, "a private nosuid,nodev /tmp: %s", strerror(errno));
+		return done_testing();
+	}
 	setup();
 	test_open_close();
 	test_reaper_detached();
