@@ -14,6 +14,8 @@
 #include <acl/libacl.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
@@ -145,28 +147,63 @@ static void unescape(char *s)
 	*o = '\0';
 }
 
-static int detach_mounts_under(const char *home)
+/* Detaches one mount, by fd: mountinfo gives a path, but the owner could
+ * still swap a directory on that path for a symlink, so the path is resolved
+ * beneath the sessions directory without any link, and only if it lands on
+ * that very mount (its id, its root) is it detached. */
+static int detach_one(int sessions_fd, const char *rel, uint64_t mnt_id)
 {
-	size_t hl = strlen(home);
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve =
+				   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, sessions_fd, rel, &how, sizeof(how));
+	if (fd < 0)
+		return neg_errno();
+	struct statx stx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+		return neg_errno();
+	if (!(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id != mnt_id ||
+	    !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return -ESTALE;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return umount2(path, MNT_DETACH) < 0 ? neg_errno() : 0;
+}
+
+static int detach_mounts_under(int sessions_fd, const char *sessions_dir, const char *name)
+{
+	char home[4200];
+	snprintf(home, sizeof(home), "%s/%s", sessions_dir, name);
+	size_t hl = strlen(home), sl = strlen(sessions_dir);
 	int detached = 0;
-	for (int pass = 0; pass < 16; pass++) { /* stacked mounts need more than one pass */
+	for (int pass = 0; pass < 64; pass++) { /* one mount a pass, deepest first */
 		FILE *f = fopen("/proc/self/mountinfo", "re");
 		if (!f)
 			return neg_errno();
-		char line[8192], mp[4096], deepest[4096] = "";
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+		char *line = NULL;
+		size_t cap = 0;
+		char deepest[4200] = "";
+		uint64_t deepest_id = 0;
+		while (getline(&line, &cap, f) > 0) {
+			unsigned long long id;
+			char mp[4200];
+			if (sscanf(line, "%llu %*s %*s %*s %4199s", &id, mp) != 2)
 				continue;
 			unescape(mp);
+			/* ">=": of mounts stacked on one path, the later line is on top. */
 			if (strncmp(mp, home, hl) == 0 && (mp[hl] == '/' || mp[hl] == '\0') &&
-			    strlen(mp) > strlen(deepest))
+			    strlen(mp) >= strlen(deepest)) {
 				snprintf(deepest, sizeof(deepest), "%s", mp);
+				deepest_id = id;
+			}
 		}
+		free(line);
 		fclose(f);
 		if (!deepest[0])
 			return detached;
-		if (umount2(deepest, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-			return neg_errno();
+		int r = detach_one(sessions_fd, deepest + sl + 1, deepest_id);
+		if (r < 0)
+			return r;
 		detached++;
 	}
 	return -ELOOP;
@@ -241,6 +278,7 @@ static int wipe_home(int sessions_fd, const char *name, struct rmtree_stats *sta
 struct handover {
 	uid_t uid, owner;
 	gid_t gid, owner_gid;
+	uint64_t mnt_id; /* of the output: a mount inside it is not ours */
 	unsigned skipped;
 };
 
@@ -271,43 +309,48 @@ static int strip_acl(const char *path, acl_type_t type, const struct handover *h
 	return r;
 }
 
-static int hand_over(const struct handover *h, int dir_fd, const char *name, const struct stat *st)
+/* One entry, by one fd from first to last: the owner may still be renaming
+ * things in its output while we work, so whatever the name points to after
+ * the walk's statx is looked at again through the fd we act on, and only a
+ * file that is the session's (its UID, the walk's mount) is given over. */
+static int hand_over(struct handover *h, int dir_fd, const char *name)
 {
-	if (fchownat(dir_fd, name, h->owner, h->owner_gid, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) < 0)
-		return neg_errno();
-	if (S_ISLNK(st->st_mode))
-		return 0; /* no ACLs on links */
-	/* ACL calls take paths: go through our own O_PATH fd, never the name. */
 	_cleanup_close_ int fd =
 	    name[0] ? openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC) : dup(dir_fd);
 	if (fd < 0)
+		return errno == ENOENT ? 0 : neg_errno();
+	struct statx stx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID,
+		  &stx) < 0)
 		return neg_errno();
+	if (stx.stx_uid != h->uid || !(stx.stx_mask & STATX_MNT_ID) ||
+	    stx.stx_mnt_id != h->mnt_id) {
+		h->skipped++; /* not the session's: a hard link to another's file, or a swap */
+		return 0;
+	}
+	if (fchownat(fd, "", h->owner, h->owner_gid, AT_EMPTY_PATH) < 0)
+		return neg_errno();
+	if (S_ISLNK(stx.stx_mode))
+		return 0; /* no ACLs on links */
+	/* ACL calls take paths: go through this very fd, never the name. */
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	int r = strip_acl(path, ACL_TYPE_ACCESS, h);
-	if (r == 0 && S_ISDIR(st->st_mode))
+	if (r == 0 && S_ISDIR(stx.stx_mode))
 		r = strip_acl(path, ACL_TYPE_DEFAULT, h);
 	return r;
 }
 
 static int ho_leaf(void *ctx, int dir_fd, const char *name, const struct stat *st)
 {
-	struct handover *h = ctx;
-	if (st->st_uid != h->uid) {
-		h->skipped++; /* not the session's: a hard link to another's file */
-		return 0;
-	}
-	return hand_over(h, dir_fd, name, st);
+	(void)st;
+	return hand_over(ctx, dir_fd, name);
 }
 
 static int ho_enter(void *ctx, int fd, const struct stat *st)
 {
-	struct handover *h = ctx;
-	if (st->st_uid != h->uid) {
-		h->skipped++;
-		return 0;
-	}
-	return hand_over(h, fd, "", st);
+	(void)st;
+	return hand_over(ctx, fd, "");
 }
 
 static int open_dir(int dfd, const char *name)
@@ -326,12 +369,16 @@ static int hand_output_over(int sessions_fd, const struct db_session *s)
 		return mnt;
 	if (mnt < 0) /* the session removed or replaced mnt: the wipe took it */
 		return home_restore_access(home, -1, s->owner_uid);
-	struct handover h = {
-	    .uid = s->uid, .gid = s->gid, .owner = s->owner_uid, .owner_gid = s->gid};
+	struct handover h = {.uid = s->uid, .gid = s->gid, .owner = s->owner_uid};
 	char buf[4096];
 	struct passwd pw, *res = NULL;
-	if (getpwuid_r(s->owner_uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		h.owner_gid = res->pw_gid;
+	if (getpwuid_r(s->owner_uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return -ESRCH; /* never leave the session's gid on what the owner keeps */
+	h.owner_gid = res->pw_gid;
+	struct statx stx;
+	if (statx(mnt, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	h.mnt_id = stx.stx_mnt_id;
 	struct walk_ops ops = {ho_leaf, ho_enter, NULL, NULL, &h, true};
 	int r = walk_tree(mnt, "output", &ops, NULL);
 	if (r < 0 && r != -ENOENT)
@@ -378,7 +425,7 @@ static int do_reap(const struct ephemera_config *cfg, struct db *db, const struc
 			      home_strerror(sfd));
 	char home[4200];
 	snprintf(home, sizeof(home), "%s/%s", cfg->sessions_dir, s->name);
-	if ((r = detach_mounts_under(home)) < 0)
+	if ((r = detach_mounts_under(sfd, cfg->sessions_dir, s->name)) < 0)
 		return errbuf(r, err, errlen, "detaching mounts under %s: %s", home, strerror(-r));
 	struct rmtree_stats st = {0};
 	r = wipe_home(sfd, s->name, &st);

@@ -5,17 +5,35 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 static _Noreturn void exec_reaper(const char *name, const char *conf)
 {
 	/* From ephemera-shell the real ids are still the owner's; the reaper is
 	 * root's alone (ephemeractl refuses anyone else). */
-	if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
-			       setresuid(0, 0, 0) < 0))
+	if (geteuid() == 0 &&
+	    (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		_exit(1);
 	if (setsid() < 0)
 		_exit(1);
+	/* Not the caller's limits: a tiny RLIMIT_NOFILE or RLIMIT_FSIZE would
+	 * make the reaper fail half way (root may raise them). */
+	static const struct {
+		int res;
+		rlim_t v;
+	} limits[] = {{RLIMIT_NOFILE, 4096},
+		      {RLIMIT_FSIZE, RLIM_INFINITY},
+		      {RLIMIT_CPU, RLIM_INFINITY},
+		      {RLIMIT_AS, RLIM_INFINITY},
+		      {RLIMIT_DATA, RLIM_INFINITY},
+		      {RLIMIT_STACK, 8 << 20},
+		      {RLIMIT_CORE, 0}};
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		struct rlimit rl = {limits[i].v, limits[i].v};
+		if (setrlimit(limits[i].res, &rl) < 0)
+			_exit(1);
+	}
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 		_exit(1);

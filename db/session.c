@@ -162,7 +162,7 @@ int db_session_create(struct db *db, const struct db_session *s)
 #define SESSION_COLUMNS                                                                            \
 	"name, uid, gid, owner, owner_uid, service, tty, rhost, state, created_at,"                \
 	" coalesce(pam_pid, 0), coalesce(pam_start, 0), coalesce(leader_pid, 0),"                  \
-	" coalesce(leader_start, 0), reaped_at IS NOT NULL, coalesce(reaped_at, 0),"                \
+	" coalesce(leader_start, 0), reaped_at IS NOT NULL, coalesce(reaped_at, 0),"               \
 	" exit_status IS NOT NULL"
 
 static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
@@ -415,14 +415,29 @@ static int transition(struct db *db, const char *name, unsigned from, enum sessi
 
 int db_session_start(struct db *db, const char *name, int64_t leader_pid, int64_t leader_start)
 {
-	int r = transition(
-	    db, name, 1u << SESSION_ALLOCATED, SESSION_ACTIVE,
-	    "UPDATE sessions SET leader_pid = ?1, started_at = unixepoch() WHERE name = ?2",
-	    leader_pid, NULL);
+	/* Pid and start time together, in the transaction of the state change:
+	 * a reaper must never see an active session without its leader's start. */
+	int r = db_begin(db);
 	if (r < 0)
 		return r;
-	return update_int(db, "UPDATE sessions SET leader_start = ?1 WHERE name = ?2", name,
-			  leader_start);
+	r = db_session_set_state(db, name, 1u << SESSION_ALLOCATED, SESSION_ACTIVE);
+	sqlite3_stmt *st;
+	if (r == 0)
+		r = db_prepare(db,
+			       "UPDATE sessions SET leader_pid = ?1, leader_start = ?2,"
+			       " started_at = unixepoch() WHERE name = ?3",
+			       &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, leader_pid);
+		sqlite3_bind_int64(st, 2, leader_start);
+		bind_text(st, 3, name);
+		r = db_step_done(db, st);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	return r;
 }
 
 int db_session_close(struct db *db, const char *name)
@@ -518,20 +533,22 @@ int db_session_reaped(struct db *db, const char *name, uint64_t files, uint64_t 
 int db_each_reapable(struct db *db, db_session_cb cb, void *userdata)
 {
 	sqlite3_stmt *st;
-	int r = db_prepare(db,
-			   "SELECT " SESSION_COLUMNS " FROM sessions WHERE reaped_at IS NULL AND"
-			   " state IN ('allocated', 'active', 'closed', 'reaping', 'failed') ORDER BY rowid",
-			   &st);
+	int r = db_prepare(
+	    db,
+	    "SELECT " SESSION_COLUMNS " FROM sessions WHERE reaped_at IS NULL AND"
+	    " state IN ('allocated', 'active', 'closed', 'reaping', 'failed') ORDER BY rowid",
+	    &st);
 	return r < 0 ? r : each_session_row(db, st, cb, userdata);
 }
 
 int db_each_quarantined(struct db *db, db_session_cb cb, void *userdata)
 {
 	sqlite3_stmt *st;
-	int r = db_prepare(db,
-			   "SELECT " SESSION_COLUMNS " FROM sessions WHERE name IN"
-			   " (SELECT session FROM leases WHERE state = 'quarantine') ORDER BY rowid",
-			   &st);
+	int r =
+	    db_prepare(db,
+		       "SELECT " SESSION_COLUMNS " FROM sessions WHERE name IN"
+		       " (SELECT session FROM leases WHERE state = 'quarantine') ORDER BY rowid",
+		       &st);
 	return r < 0 ? r : each_session_row(db, st, cb, userdata);
 }
 

@@ -119,12 +119,15 @@ int shell_session_claim(const struct ephemera_config *cfg, const struct passwd *
 		r = allocate_own(cfg, db, owner, hints->ssh_connection, &s, err, errlen);
 	}
 	if (r == 0) {
-		struct proc_id me = {getpid(), 0};
-		(void)proc_identify(getpid(), &me);
-		r = db_session_start(db, s.name, me.pid, (int64_t)me.start);
+		struct proc_id me;
+		r = proc_identify(getpid(), &me);
+		if (r < 0)
+			errbuf(r, err, errlen, "reading /proc/self/stat: %s", strerror(-r));
+		else
+			r = db_session_start(db, s.name, me.pid, (int64_t)me.start);
 		if (r == -ESTALE)
 			errbuf(r, err, errlen, "session %s was claimed by another shell", s.name);
-		else if (r < 0)
+		else if (r < 0 && !err[0])
 			errbuf(r, err, errlen, "recording the session start: %s", db_errmsg(db));
 		else
 			s.state = SESSION_ACTIVE;

@@ -37,6 +37,8 @@ is "$(cat "/sessions/$own/mnt/output/k" 2>&1)" kept "  ... keeping its output"
 
 # A sessions directory deeper than one level (the sandbox makes every parent).
 mkdir -p /var/lib/ephemera-deep/sessions
+mount --bind /var/lib/ephemera-deep/sessions /var/lib/ephemera-deep/sessions
+mount -o remount,bind,nosuid,nodev /var/lib/ephemera-deep/sessions
 cp /etc/ephemera/ephemera.conf /tmp/conf.before-deep
 sed -i 's|^\[allocator\]|[allocator]\nsessions_dir = /var/lib/ephemera-deep/sessions|' /etc/ephemera/ephemera.conf
 out=$(su - agent-session -c 'pwd' 2>&1)
