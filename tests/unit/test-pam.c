@@ -281,6 +281,7 @@ static void cleanup(void)
 	if (removed || !tmpdir[0])
 		return;
 	removed = true;
+	(void)umount2(tmpdir, MNT_DETACH); /* the tmpfs goes, then its mount point */
 	int fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = fd < 0 ? -errno : rmtree_at(fd, tmpdir + strlen("/tmp/"), NULL);
 	if (fd >= 0)
@@ -295,6 +296,10 @@ static void setup(void)
 	if (!mkdtemp(tmpdir)) {
 		diag("mkdtemp: %s", strerror(errno));
 		tmpdir[0] = '\0';
+		exit(99);
+	}
+	if (mount("tmpfs", tmpdir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0) {
+		diag("tmpfs on %s: %s", tmpdir, strerror(errno));
 		exit(99);
 	}
 	atexit(cleanup);
@@ -773,11 +778,11 @@ int main(void)
 		return done_testing();
 	}
 	/* The allocator wants its sessions directory on a nosuid,nodev
-	 * filesystem: give this test a private /tmp that is one (a tmpfs in a
-	 * mount namespace of its own; the host's /tmp is not touched). */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
-		ok(false, "a private nosuid,nodev /tmp: %s", strerror(errno));
+	 * filesystem: the temporary directory becomes a tmpfs that is one, in a
+	 * mount namespace of the test's own (the host sees none of it; the
+	 * module, wherever the tree was cloned, stays reachable). */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		ok(false, "a private mount namespace: %s", strerror(errno));
 		return done_testing();
 	}
 	setup();
