@@ -9,6 +9,7 @@
 #include "db/db.h"
 
 #include <getopt.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -316,6 +317,10 @@ static int cmd_reap(struct ctl *c, int argc, char **argv)
 	struct reap_result res;
 	char err[512];
 	int r = reaper_reap(&c->cfg, c->db, argv[1], REAP_IF_OVER, &res, err, sizeof(err));
+	if (r == -EALREADY) { /* e.g. after ephemeractl kill: the other reaper does it */
+		log_msg(LOG_NOTICE, argv[1], "being reaped by another reaper");
+		return 0;
+	}
 	return report_reap(argv[1], r, &res, err);
 }
 
@@ -402,6 +407,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* The tree walker keeps a deep chain's parents open while RLIMIT_NOFILE
+	 * allows (walk.h R3): take what the hard limit gives. */
+	struct rlimit nofile = {1u << 17, 1u << 17};
+	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 && getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		nofile.rlim_cur = nofile.rlim_max; /* root, but no CAP_SYS_RESOURCE */
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	struct ctl c = {0};
 	char err[512];
 	const char *path = config_path_for_caller(conf);

@@ -328,17 +328,18 @@ static int hand_over(struct handover *h, int dir_fd, const char *name)
 		h->skipped++; /* not the session's: a hard link to another's file, or a swap */
 		return 0;
 	}
-	if (fchownat(fd, "", h->owner, h->owner_gid, AT_EMPTY_PATH) < 0)
-		return neg_errno();
-	if (S_ISLNK(stx.stx_mode))
-		return 0; /* no ACLs on links */
-	/* ACL calls take paths: go through this very fd, never the name. */
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int r = strip_acl(path, ACL_TYPE_ACCESS, h);
-	if (r == 0 && S_ISDIR(stx.stx_mode))
-		r = strip_acl(path, ACL_TYPE_DEFAULT, h);
-	return r;
+	/* ACLs first, owner last: "still the UID's" then means "not done", so
+	 * a reaper killed in between leaves the entry for the next one (P5). */
+	if (!S_ISLNK(stx.stx_mode)) { /* no ACLs on links */
+		char path[64];	      /* ACL calls take paths: this very fd, never the name */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		int r = strip_acl(path, ACL_TYPE_ACCESS, h);
+		if (r == 0 && S_ISDIR(stx.stx_mode))
+			r = strip_acl(path, ACL_TYPE_DEFAULT, h);
+		if (r < 0)
+			return r;
+	}
+	return fchownat(fd, "", h->owner, h->owner_gid, AT_EMPTY_PATH) < 0 ? neg_errno() : 0;
 }
 
 static int ho_leaf(void *ctx, int dir_fd, const char *name, const struct stat *st)

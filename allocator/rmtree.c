@@ -22,7 +22,7 @@ static int rm_leaf(void *ctx, int dir_fd, const char *name, const struct stat *s
 			return 0;
 		if (errno == EISDIR)
 			return -EISDIR; /* the directory's d_type was wrong: walk it */
-		if (errno == EBUSY) { /* a file bind-mounted over: not ours, leave it */
+		if (errno == EBUSY) {	/* a file bind-mounted over: not ours, leave it */
 			c->crossed_so_far = true;
 			return 0;
 		}
@@ -74,7 +74,8 @@ int rmtree_at(int parent_fd, const char *name, struct rmtree_stats *ret_stats)
 	bool counted = fstatfs(parent_fd, &before) == 0;
 	int r = walk_tree(parent_fd, name, &ops, &crossed);
 	if (counted && fstatfs(parent_fd, &after) == 0 && after.f_bfree > before.f_bfree)
-		c.stats.bytes = (uint64_t)(after.f_bfree - before.f_bfree) * (uint64_t)before.f_frsize;
+		c.stats.bytes =
+		    (uint64_t)(after.f_bfree - before.f_bfree) * (uint64_t)before.f_frsize;
 	if (ret_stats)
 		*ret_stats = c.stats;
 	if (r == 0 && (crossed || c.crossed_so_far))

@@ -22,7 +22,7 @@ static _Noreturn void exec_reaper(const char *name, const char *conf)
 	static const struct {
 		int res;
 		rlim_t v;
-	} limits[] = {{RLIMIT_NOFILE, 4096},
+	} limits[] = {{RLIMIT_NOFILE, 1u << 17},
 		      {RLIMIT_FSIZE, RLIM_INFINITY},
 		      {RLIMIT_CPU, RLIM_INFINITY},
 		      {RLIMIT_AS, RLIM_INFINITY},
@@ -31,7 +31,11 @@ static _Noreturn void exec_reaper(const char *name, const char *conf)
 		      {RLIMIT_CORE, 0}};
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 		struct rlimit rl = {limits[i].v, limits[i].v};
-		if (setrlimit(limits[i].res, &rl) < 0)
+		/* 2^17 fds let the walker keep a deep chain's parents open (walk.h
+		 * R3); a kernel whose nr_open is lower gets 4096. */
+		struct rlimit fallback = {4096, 4096};
+		if (setrlimit(limits[i].res, &rl) < 0 &&
+		    (limits[i].res != RLIMIT_NOFILE || setrlimit(RLIMIT_NOFILE, &fallback) < 0))
 			_exit(1);
 	}
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
