@@ -6,13 +6,11 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/sysmacros.h>
 
 /* One directory being walked: how we got here and what is left to do. */
 struct frame {
-	char *name;    /* in the parent */
-	int parent_fd; /* the parent, kept open while the fd budget lasts; or -1 */
+	char *name; /* in the parent */
 	struct stat st;
 	char **pending; /* entries read at entry: d_type byte, then the name */
 	size_t n, next;
@@ -21,7 +19,6 @@ struct frame {
 struct walk {
 	struct frame *frames;
 	size_t depth, cap;
-	size_t kept, budget; /* parent fds held open, and how many may be */
 	dev_t root_dev;
 	uint64_t root_mnt_id;
 	bool crossed;
@@ -140,7 +137,7 @@ static int push(struct walk *w, int fd, const char *name, const struct stat *st)
 		w->cap = ncap;
 	}
 	struct frame *f = &w->frames[w->depth];
-	*f = (struct frame){.name = strdup(name), .parent_fd = -1, .st = *st};
+	*f = (struct frame){.name = strdup(name), .st = *st};
 	if (!f->name)
 		return -ENOMEM;
 	int r = w->ops->enter ? w->ops->enter(w->ops->ctx, fd, st) : 0;
@@ -189,16 +186,7 @@ static int step(struct walk *w, int *fd, const char *entry)
 		close(child);
 		return r;
 	}
-	/* Keep the parent open while the budget lasts: climbing back with ".."
-	 * costs O(depth) in the kernel when the sessions directory is a bind
-	 * mount (the ".." is checked against the mount root), O(depth^2) for a
-	 * deep chain.  Past the budget, ".." it is (R3). */
-	if (w->kept < w->budget) {
-		w->frames[w->depth - 1].parent_fd = *fd;
-		w->kept++;
-	} else {
-		close(*fd);
-	}
+	close(*fd);
 	*fd = child;
 	return 0;
 }
@@ -211,10 +199,6 @@ static int pop(struct walk *w, int *fd, int top_parent_fd)
 	int parent;
 	if (w->depth == 1) {
 		parent = top_parent_fd;
-	} else if (f->parent_fd >= 0) {
-		parent = f->parent_fd; /* checked when it was opened */
-		f->parent_fd = -1;
-		w->kept--;
 	} else {
 		const struct frame *p = &w->frames[w->depth - 2];
 		parent = openat(*fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -248,9 +232,6 @@ int walk_tree(int parent_fd, const char *name, const struct walk_ops *ops, bool 
 	if (!S_ISDIR(top.st.st_mode))
 		return ops->leaf ? ops->leaf(ops->ctx, parent_fd, name, &top.st) : 0;
 	struct walk w = {.root_dev = top.st.st_dev, .root_mnt_id = top.mnt_id, .ops = ops};
-	struct rlimit nofile;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > 256)
-		w.budget = nofile.rlim_cur - 128 > (1u << 20) ? (1u << 20) : nofile.rlim_cur - 128;
 	int fd = open_dir_at(parent_fd, name, &top);
 	if (fd < 0)
 		return fd;
@@ -264,12 +245,8 @@ int walk_tree(int parent_fd, const char *name, const struct walk_ops *ops, bool 
 	}
 	if (fd >= 0 && fd != parent_fd)
 		close(fd);
-	while (w.depth > 0) {
-		struct frame *f = &w.frames[--w.depth];
-		if (f->parent_fd >= 0)
-			close(f->parent_fd);
-		frame_free(f);
-	}
+	while (w.depth > 0)
+		frame_free(&w.frames[--w.depth]);
 	free(w.frames);
 	if (ret_crossed)
 		*ret_crossed = w.crossed;

@@ -7,9 +7,8 @@
  *  R2 never crosses a mount point: an entry on another device, on another
  *     mount (statx mnt_id) or at the root of a mount (a bind mount of the same
  *     filesystem) is left alone and reported through *ret_crossed;
- *  R3 never recurses on the C stack; it keeps each parent's fd open while
- *     RLIMIT_NOFILE allows (128 spare), and past that climbs back with "..",
- *     checked against the recorded parent, so any depth is fine;
+ *  R3 never recurses on the C stack and holds two fds at most: the way back up
+ *     is "..", checked against the recorded parent, so 100,000 levels are fine;
  *  R4 never opens anything but directories, with O_NONBLOCK (a FIFO cannot hang it);
  *  R5 (rmtree) directories are made writable (0700) before they are emptied.
  * The names of a directory are read in full when it is entered, so a callback
