@@ -380,7 +380,7 @@ static int hand_output_over(int sessions_fd, const struct db_session *s)
 	if (statx(mnt, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
 		return -EOPNOTSUPP;
 	h.mnt_id = stx.stx_mnt_id;
-	struct walk_ops ops = {ho_leaf, ho_enter, NULL, NULL, &h, true};
+	struct walk_ops ops = {ho_leaf, ho_enter, NULL, NULL, &h, true, false};
 	int r = walk_tree(mnt, "output", &ops, NULL);
 	if (r < 0 && r != -ENOENT)
 		return r;
@@ -524,7 +524,7 @@ static int gc_release(const struct db_session *s, void *userdata)
 {
 	struct gc_ctx *g = userdata;
 	uid_t uid = s->uid;
-	struct walk_ops ops = {owned_leaf, owned_enter, NULL, NULL, &uid, true};
+	struct walk_ops ops = {owned_leaf, owned_enter, NULL, NULL, &uid, true, false};
 	int r = walk_tree(g->sfd, s->name, &ops, NULL);
 	if (r == 0 || r == -ENOENT) {
 		if (db_lease_release(g->db, s->name) == 0)

@@ -66,7 +66,7 @@ static void rm_crossed(void *ctx, int dir_fd, const char *name)
 int rmtree_at(int parent_fd, const char *name, struct rmtree_stats *ret_stats)
 {
 	struct rm_ctx c = {0};
-	struct walk_ops ops = {rm_leaf, rm_enter, rm_leave, rm_crossed, &c, false};
+	struct walk_ops ops = {rm_leaf, rm_enter, rm_leave, rm_crossed, &c, false, true};
 	bool crossed = false;
 	/* Bytes freed as the filesystem counts them: a statx of every leaf just
 	 * to add up st_blocks would make the wipe a third slower. */

@@ -7,8 +7,11 @@
  *  R2 never crosses a mount point: an entry on another device, on another
  *     mount (statx mnt_id) or at the root of a mount (a bind mount of the same
  *     filesystem) is left alone and reported through *ret_crossed;
- *  R3 never recurses on the C stack and holds two fds at most: the way back up
- *     is "..", checked against the recorded parent, so 100,000 levels are fine;
+ *  R3 never recurses on the C stack and holds three fds at most: the way back
+ *     up is "..", checked against the recorded parent, so 100,000 levels are
+ *     fine; a walk that may move entries (rmtree) renames directories deeper
+ *     than 128 levels up to the top and walks them from there, because each
+ *     ".." on a bind mount costs O(depth) (walk.c has the figures);
  *  R4 never opens anything but directories, with O_NONBLOCK (a FIFO cannot hang it);
  *  R5 (rmtree) directories are made writable (0700) before they are emptied.
  * The names of a directory are read in full when it is entered, so a callback
@@ -32,6 +35,9 @@ struct walk_ops {
 	void (*crossed)(void *ctx, int dir_fd, const char *name);
 	void *ctx;
 	bool leaf_needs_stat;
+	/* The walk may rename deep directories to ".ephemera-deep-N" in the top
+	 * directory (R3): only for a tree that is being removed as a whole. */
+	bool may_move_deep;
 };
 
 /* Walks parent_fd/name (a plain component).  Returns 0, -ESTALE when the tree

@@ -231,6 +231,80 @@ static void test_r3_deep(void)
 	close(d);
 }
 
+/* R3, the cut: on a bind mount of a subdirectory every ".." costs O(depth),
+ * so rmtree renames directories deeper than 128 levels up to the top.  In a
+ * private mount namespace: the test directory bind-mounted on itself, a chain
+ * 300 deep with a tmpfs at the bottom.  The tmpfs must survive (R2) and must
+ * now sit under top/.ephemera-deep-N (the chain was cut), a name taken in the
+ * top is not replaced, and a look-alike name next to the top is not touched. */
+#define CUT_DEPTH 300
+static void r3_cut_child(int old_d, struct result *res)
+{
+	char dir[128], mp[128 + 2 * CUT_DEPTH + 8];
+	snprintf(dir, sizeof(dir), "%s/r3c", tmpdir);
+	close(old_d);
+	int d;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(dir, dir, NULL, MS_BIND, NULL) < 0 ||
+	    (d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		res->r = -1000;
+		return;
+	}
+	int n = snprintf(mp, sizeof(mp), "%s/chain", dir);
+	for (int i = 1; i < CUT_DEPTH; i++)
+		n += snprintf(mp + n, sizeof(mp) - (size_t)n, "/d");
+	snprintf(mp + n, sizeof(mp) - (size_t)n, "/mnt");
+	if (mount("ephemera-test-r3", mp, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m") < 0) {
+		res->r = -1001;
+		return;
+	}
+	int in = open(mp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mkfile(in, "inner", 10);
+	res->r = rmtree_at(d, "chain", &res->st);
+	res->v[0] = faccessat(in, "inner", F_OK, 0) == 0;
+	res->v[1] = !exists(d, mp + strlen(dir) + 1); /* the old path is gone */
+	close(in);
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	while (mi && fgets(line, sizeof(line), mi))
+		if (strstr(line, "ephemera-test-r3") && strstr(line, "/r3c/chain/.ephemera-deep-"))
+			res->v[2] = 1;
+	if (mi)
+		fclose(mi);
+	res->v[3] = exists(d, ".ephemera-deep-1/keep");
+	close(d);
+}
+
+static void test_r3_cut(void)
+{
+	int d = subdir(tfd, "r3c", 0700);
+	int side = subdir(d, ".ephemera-deep-1", 0700); /* beside the top, not in it */
+	mkfile(side, "keep", 1);
+	close(side);
+	int fd = subdir(d, "chain", 0700);
+	mkfile(fd, ".ephemera-deep-0", 1); /* taken: the first move must pick another */
+	for (int i = 1; fd >= 0 && i <= CUT_DEPTH; i++) {
+		int next = subdir(fd, i == CUT_DEPTH ? "mnt" : "d", 0700);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	struct result res;
+	bool ran = in_child(r3_cut_child, d, &res);
+	if (!ok(ran && res.r > -1000, "R3 cut: the child bind-mounted the test directory")) {
+		diag("result %d", res.r);
+		skip(4, "no mount namespace");
+	} else {
+		is_errno(res.r, -EXDEV, "R3 cut: a %d-deep chain on a bind mount with a tmpfs at the bottom: -EXDEV", CUT_DEPTH);
+		ok(res.v[0] && res.v[1], "R3 cut: the tmpfs keeps its file, and its old path is gone");
+		ok(res.v[2], "R3 cut: the chain was cut: the tmpfs now sits under chain/.ephemera-deep-N");
+		ok(res.v[3], "R3 cut: .ephemera-deep-1 beside the top is not touched");
+		ok(res.st.files >= CUT_DEPTH - 128, "R3 cut: the levels above the tmpfs removed (%llu)",
+		   (unsigned long long)res.st.files);
+	}
+	close(d);
+}
+
 static void r4_child(int d, struct result *res)
 {
 	alarm(10); /* a blocking open would hang here: SIGALRM ends the child */
@@ -352,6 +426,7 @@ int main(void)
 	test_r1_symlink();
 	test_r2_mount();
 	test_r3_deep();
+	test_r3_cut();
 	test_r4_fifo();
 	test_r5_modes();
 	test_stats_and_args();
