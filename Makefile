@@ -156,6 +156,9 @@ uninstall:
 clean:
 	rm -rf $(B)
 
+# Targets of one job each (deb, man pages, demo) live in mk/*.mk.
+-include $(sort $(wildcard mk/*.mk))
+
 -include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(B)/shell/main.d $(B)/shell/gen-seccomp.d \
   $(B)/shell/seccomp-embedded.d $(B)/pam_module/pam_ephemera.d $(UNIT_SRCS:%.c=$(B)/%.d) \
   $(HELPER_SRCS:%.c=$(B)/%.d)
