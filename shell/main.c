@@ -170,37 +170,36 @@ int main(int argc, char **argv)
 	char pwbuf[4096];
 	identify_caller(&cfg, &pw, pwbuf, sizeof(pwbuf));
 
-	struct db_session s;
+	static struct shell_session ss;
 	char err[512] = "";
-	bool from_pam;
-	if (shell_session_claim(&cfg, &pw, &hints, &s, &from_pam, err, sizeof(err)) < 0)
+	if (shell_session_claim(&cfg, &pw, &hints, &ss, err, sizeof(err)) < 0)
 		die("no session for %s: %s", pw.pw_name, err);
 	die_cfg = &cfg;
-	die_session = s.name;
+	die_session = ss.s.name;
 
 	char home[4096];
-	snprintf(home, sizeof(home), "%s/%s", cfg.sessions_dir, s.name);
+	snprintf(home, sizeof(home), "%s/%s", cfg.sessions_dir, ss.s.name);
 	static struct sandbox_plan plan;
 	struct sandbox_params params = {
-	    .name = s.name,
+	    .name = ss.s.name,
 	    .home = home,
-	    .uid = s.uid,
-	    .gid = s.gid,
+	    .uid = ss.s.uid,
+	    .gid = ss.s.gid,
 	    .shell = cfg.shell,
 	    .tty = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) : NULL,
 	};
 	if (sandbox_plan_build(&plan, &params) < 0)
 		die("the sandbox plan does not fit");
-	build_env(&env, s.name, home, cfg.shell);
+	build_env(&env, ss.s.name, home, cfg.shell);
 	char argv0[260], *shell_args[4];
 	shell_argv(cfg.shell, &inv, argv0, sizeof(argv0), shell_args);
 
-	log_msg(LOG_INFO, s.name, "owner %s uid %u: entering the sandbox as uid %u", pw.pw_name,
-		(unsigned)pw.pw_uid, s.uid);
+	log_msg(LOG_INFO, ss.s.name, "owner %s uid %u: entering the sandbox as uid %u", pw.pw_name,
+		(unsigned)pw.pw_uid, ss.s.uid);
 	struct launch l = {
 	    .plan = &plan,
-	    .uid = s.uid,
-	    .gid = s.gid,
+	    .uid = ss.s.uid,
+	    .gid = ss.s.gid,
 	    .hostname = cfg.hostname,
 	    .home = home,
 	    .shell = cfg.shell,
@@ -211,10 +210,10 @@ int main(int argc, char **argv)
 	if (status < 0)
 		die("sandbox: %s", err);
 
-	int r = shell_session_finish(&cfg, s.name, status, from_pam);
+	int r = shell_session_finish(&ss, status);
 	if (r < 0)
-		log_msg(LOG_ERR, s.name, "recording the end of the session: %s", strerror(-r));
-	log_msg(LOG_INFO, s.name, "session ended with status %d", status);
+		log_msg(LOG_ERR, ss.s.name, "recording the end of the session: %s", strerror(-r));
+	log_msg(LOG_INFO, ss.s.name, "session ended with status %d", status);
 	env_free(&env);
 	config_free(&cfg);
 	return status;

@@ -91,33 +91,42 @@ static int find_bound(struct db *db, uid_t owner_uid, struct claim *c, char *err
 	return r < 0 ? errbuf(r, err, errlen, "database: %s", db_errmsg(db)) : 0;
 }
 
+/* The session of this login: the PAM-bound one, or one of our own. */
+static int find_or_allocate(const struct ephemera_config *cfg, struct db *db,
+			    const struct passwd *owner, const struct shell_hints *hints,
+			    struct db_session *s, bool *from_pam, char *err, size_t errlen)
+{
+	struct claim c = {0};
+	int r = find_bound(db, owner->pw_uid, &c, err, errlen);
+	if (r < 0)
+		return r;
+	if (c.name[0]) {
+		*from_pam = true;
+		if (hints->session && strcmp(hints->session, c.name) != 0)
+			return errbuf(-EPERM, err, errlen,
+				      "EPHEMERA_SESSION=%s is not the session of this login",
+				      hints->session);
+		r = db_session_get(db, c.name, s);
+		return r < 0 ? errbuf(r, err, errlen, "database: %s", db_errmsg(db)) : 0;
+	}
+	if (hints->session)
+		return errbuf(-EPERM, err, errlen,
+			      "EPHEMERA_SESSION=%s is not an unclaimed session of this login",
+			      hints->session);
+	return allocate_own(cfg, db, owner, hints->ssh_connection, s, err, errlen);
+}
+
 int shell_session_claim(const struct ephemera_config *cfg, const struct passwd *owner,
-			const struct shell_hints *hints, struct db_session *ret, bool *ret_from_pam,
-			char *err, size_t errlen)
+			const struct shell_hints *hints, struct shell_session *ret, char *err,
+			size_t errlen)
 {
 	struct db *db;
 	int r = db_open(cfg->database, &db, err, errlen);
 	if (r < 0)
 		return r;
-	struct claim c = {0};
 	struct db_session s;
 	bool from_pam = false;
-	r = find_bound(db, owner->pw_uid, &c, err, errlen);
-	if (r == 0 && c.name[0]) {
-		if (hints->session && strcmp(hints->session, c.name) != 0)
-			r = errbuf(-EPERM, err, errlen,
-				   "EPHEMERA_SESSION=%s is not the session of this login",
-				   hints->session);
-		else if ((r = db_session_get(db, c.name, &s)) < 0)
-			errbuf(r, err, errlen, "database: %s", db_errmsg(db));
-		from_pam = true;
-	} else if (r == 0 && hints->session) {
-		r = errbuf(-EPERM, err, errlen,
-			   "EPHEMERA_SESSION=%s is not an unclaimed session of this login",
-			   hints->session);
-	} else if (r == 0) {
-		r = allocate_own(cfg, db, owner, hints->ssh_connection, &s, err, errlen);
-	}
+	r = find_or_allocate(cfg, db, owner, hints, &s, &from_pam, err, errlen);
 	if (r == 0) {
 		struct proc_id me;
 		r = proc_identify(getpid(), &me);
@@ -132,30 +141,26 @@ int shell_session_claim(const struct ephemera_config *cfg, const struct passwd *
 		else
 			s.state = SESSION_ACTIVE;
 	}
-	db_close(db);
-	if (r < 0)
+	if (r < 0) {
+		db_close(db);
 		return r;
-	*ret = s;
-	*ret_from_pam = from_pam;
+	}
+	*ret = (struct shell_session){.s = s, .db = db, .from_pam = from_pam};
 	return 0;
 }
 
-int shell_session_finish(const struct ephemera_config *cfg, const char *name, int exit_status,
-			 bool from_pam)
+int shell_session_finish(struct shell_session *ss, int exit_status)
 {
-	struct db *db;
-	int r = db_open(cfg->database, &db, NULL, 0);
-	if (r < 0)
-		return r;
 	/* A PAM close may have been first (a dropped connection): then the
 	 * status is lost, but the session is closed either way. */
-	r = db_session_finish(db, name, exit_status);
+	int r = db_session_finish(ss->db, ss->s.name, exit_status);
 	if (r == -ESTALE)
 		r = 0;
-	db_close(db);
+	db_close(ss->db);
+	ss->db = NULL;
 	/* Without a PAM module nobody else starts the reaper. */
-	if (!from_pam) {
-		int s = reaper_spawn(name, NULL);
+	if (!ss->from_pam) {
+		int s = reaper_spawn(ss->s.name, NULL);
 		if (r == 0)
 			r = s;
 	}
