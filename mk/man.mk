@@ -3,7 +3,8 @@
 # and `make install` installs what is there (MAN5/MAN7/MAN8 in the Makefile).
 # @VERSION@ in a source becomes $(VERSION); the date on the page is
 # SOURCE_DATE_EPOCH if set, else the date of the source's last commit, so a
-# rebuild of the same tree gives the same page.
+# rebuild of the same tree gives the same page.  doc/man-tidy.awk drops the
+# empty paragraphs scdoc leaves, which mandoc and groff -ww warn about.
 
 SCDOC     ?= scdoc
 MAN_SRCS  := $(wildcard allocator/*.scd shell/*.scd pam_module/*.scd common/*.scd doc/*.scd)
@@ -15,10 +16,10 @@ vpath %.scd $(sort $(dir $(MAN_SRCS)))
 all: $(MAN_PAGES)
 man: $(MAN_PAGES)
 
-$(B)/man/%: %.scd
+$(B)/man/%: %.scd doc/man-tidy.awk
 	@command -v $(SCDOC) >/dev/null || \
 	  { echo "$(SCDOC) not found: run packaging/install-deps (Debian package scdoc)" >&2; exit 1; }
 	@mkdir -p $(dir $@)
 	d=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct -- $< 2>/dev/null)}; \
 	  sed 's/@VERSION@/$(VERSION)/g' $< | SOURCE_DATE_EPOCH=$${d:-$$(date +%s)} $(SCDOC) >$@.tmp
-	mv $@.tmp $@
+	awk -f doc/man-tidy.awk $@.tmp >$@.tidy && rm -f $@.tmp && mv $@.tidy $@
