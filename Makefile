@@ -52,7 +52,7 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
 
 PROGRAMS := $(CTL) $(SHELLBIN) $(PAMMOD)
 MAN8     := $(B)/man/ephemeractl.8 shell/ephemera-shell.8 pam_module/pam_ephemera.8
-MAN5     := common/ephemera.conf.5
+MAN5     := $(B)/man/ephemera.conf.5
 
 .PHONY: all check deps tests install uninstall clean cppcheck bench
 # Keep intermediate objects (tests are chained pattern rules).
