@@ -51,7 +51,7 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
 
 PROGRAMS := $(CTL) $(SHELLBIN) $(PAMMOD)
-MAN8     := $(B)/man/ephemeractl.8 $(B)/man/ephemera-shell.8 pam_module/pam_ephemera.8
+MAN8     := $(B)/man/ephemeractl.8 $(B)/man/ephemera-shell.8 $(B)/man/pam_ephemera.8
 MAN5     := $(B)/man/ephemera.conf.5
 
 .PHONY: all check deps tests install uninstall clean cppcheck bench
