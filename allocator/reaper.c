@@ -472,8 +472,10 @@ int reaper_reap(const struct ephemera_config *cfg, struct db *db, const char *na
 	else
 		errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	close(lock);
-	if (r == 0)
+	if (r == 0) {
 		*ret = res;
+		(void)db_checkpoint(db); /* keeps the next login's open cheap (db.h) */
+	}
 	return r;
 }
 

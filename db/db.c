@@ -269,6 +269,16 @@ int db_open(const char *path, struct db **ret, char *err, size_t errlen)
 	return 0;
 }
 
+int db_checkpoint(struct db *db)
+{
+	/* TRUNCATE holds new writers back while it waits for readers: wait
+	 * briefly, never for the full busy timeout a login might then spend. */
+	sqlite3_busy_timeout(db->conn, DB_CHECKPOINT_WAIT_MS);
+	int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(db->conn, DB_BUSY_TIMEOUT_MS);
+	return rc == SQLITE_OK ? 0 : db_map_rc(db, rc);
+}
+
 void db_close(struct db *db)
 {
 	if (!db)

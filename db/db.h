@@ -21,6 +21,7 @@ struct db;
 
 #define DB_SCHEMA_VERSION  3
 #define DB_BUSY_TIMEOUT_MS 10000
+#define DB_CHECKPOINT_WAIT_MS 50
 
 enum session_state {
 	SESSION_ALLOCATED,
@@ -54,6 +55,12 @@ struct db_session {
  * On failure writes "PATH: reason" to err (which may be NULL). */
 int db_open(const char *path, struct db **ret, char *err, size_t errlen);
 void db_close(struct db *db);
+/* Copies the WAL into the database and empties it.  Logins open the database
+ * with no other connection open, and such an opener rebuilds the WAL index by
+ * reading every frame in the WAL: a WAL left long makes every login slower.
+ * The reaper, off the login's path, calls this when it is done.  -EBUSY when
+ * readers or writers were in the way (nothing is lost: try again later). */
+int db_checkpoint(struct db *db);
 const char *db_errmsg(const struct db *db);
 int db_user_version(struct db *db, int *ret);
 
