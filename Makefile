@@ -51,8 +51,10 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
 
 PROGRAMS := $(CTL) $(SHELLBIN) $(PAMMOD)
-MAN8     := $(B)/man/ephemeractl.8 $(B)/man/ephemera-shell.8 $(B)/man/pam_ephemera.8
-MAN5     := $(B)/man/ephemera.conf.5
+# Built from the scdoc sources by mk/man.mk (MAN_PAGES).
+MAN8      = $(filter %.8,$(MAN_PAGES))
+MAN5      = $(filter %.5,$(MAN_PAGES))
+MAN7      = $(filter %.7,$(MAN_PAGES))
 
 .PHONY: all check deps tests install uninstall clean cppcheck bench
 # Keep intermediate objects (tests are chained pattern rules).
@@ -137,6 +139,7 @@ cppcheck:
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man7 \
 	  $(DESTDIR)$(SYSCONFDIR)/ephemera
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/ephemeractl
@@ -145,13 +148,15 @@ install: all
 	install -m 0644 $(PAMMOD) $(DESTDIR)$(PAMDIR)/pam_ephemera.so
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 	test -e $(DESTDIR)$(SYSCONFDIR)/ephemera/ephemera.conf || \
 	  install -m 0644 packaging/ephemera.conf $(DESTDIR)$(SYSCONFDIR)/ephemera/ephemera.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ephemeractl $(DESTDIR)$(BINDIR)/ephemera-shell \
 	  $(DESTDIR)$(PAMDIR)/pam_ephemera.so $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
-	  $(DESTDIR)$(MANDIR)/man5/ephemera.conf.5
+	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
 
 clean:
 	rm -rf $(B)
