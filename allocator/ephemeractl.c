@@ -1,6 +1,8 @@
 /* ephemeractl: the administrator's view of sessions.  Root only.  Each command
  * is one function; main parses the global options and dispatches. */
 #include "allocator/alloc.h"
+#include "allocator/doctor.h"
+#include "allocator/gateway.h"
 #include "allocator/reaper.h"
 #include "common/parse.h"
 #include "common/config.h"
@@ -20,6 +22,7 @@ struct ctl {
 	struct ephemera_config cfg;
 	struct db *db;
 	bool json;
+	const char *conf_path;
 };
 
 static const char usage_text[] =
@@ -36,6 +39,10 @@ static const char usage_text[] =
     "  reap NAME | reap --all   wipe ended sessions but their mnt/output\n"
     "  kill NAME                end a live session now, then reap it\n"
     "  gc [--older-than DAYS]   free quarantined UIDs; delete outputs past retention\n"
+    "  doctor                   check this host's setup: one OK/WARN/FAIL line per check\n"
+    "  setup-gateway USER [--remove]\n"
+    "                           make USER a gateway account (creating it if missing),\n"
+    "                           or undo that\n"
     "\n"
     "Options:\n"
     "  --config PATH            use PATH instead of " CONFIG_DEFAULT_PATH "\n"
@@ -366,12 +373,59 @@ static int cmd_gc(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* doctor and setup-gateway load the config themselves and need no open
+ * database: a broken config or database is what doctor reports. */
+static int cmd_doctor(struct ctl *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage_error("doctor takes no arguments");
+	int r = doctor_run(c->conf_path, stdout);
+	if (r < 0)
+		log_msg(LOG_ERR, NULL, "doctor: %s", strerror(-r));
+	return r == 0 ? 0 : 1;
+}
+
+static void log_change(int prio, const char *msg)
+{
+	log_msg(prio, NULL, "%s", msg);
+}
+
+static int cmd_setup_gateway(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"remove", no_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
+	};
+	bool undo = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != 'r')
+			return usage_error("setup-gateway: bad option");
+		undo = true;
+	}
+	if (optind + 1 != argc)
+		return usage_error("setup-gateway needs exactly one USER");
+	const char *user = argv[optind];
+	char err[512];
+	int r = undo ? gateway_remove(c->conf_path, user, log_change, err, sizeof(err))
+		       : gateway_setup(c->conf_path, user, log_change, err, sizeof(err));
+	if (r < 0) {
+		log_msg(LOG_ERR, NULL, "setup-gateway: %s", err);
+		return 1;
+	}
+	if (r == 0)
+		printf("%s: nothing to change\n", user);
+	return 0;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
 } commands[] = {
     {"alloc", cmd_alloc},   {"list", cmd_list}, {"show", cmd_show}, {"release", cmd_release},
     {"repair", cmd_repair}, {"reap", cmd_reap}, {"kill", cmd_kill}, {"gc", cmd_gc},
+    {"doctor", cmd_doctor}, {"setup-gateway", cmd_setup_gateway},
 };
 
 int main(int argc, char **argv)
@@ -417,6 +471,12 @@ int main(int argc, char **argv)
 	struct ctl c = {0};
 	char err[512];
 	const char *path = config_path_for_caller(conf);
+	if (cmd->run == cmd_doctor || cmd->run == cmd_setup_gateway) {
+		int n = optind;
+		c.conf_path = path;
+		optind = 0; /* as below: getopt starts over on the command's argv */
+		return cmd->run(&c, argc - n, argv + n);
+	}
 	if (config_load(path, &c.cfg, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, NULL, "config: %s", err);
 		return 1;
