@@ -75,14 +75,17 @@ static int alloc_locked(const struct ephemera_config *cfg, struct db *db, int sf
 	if (r < 0)
 		return errbuf(r, err, errlen, "removing homes of crashed allocations: %s",
 			      strerror(-r));
-	int live;
-	r = db_count_live_sessions(db, s->owner_uid, &live);
+	/* Quarantined leases count: else one owner could take the whole UID
+	 * range by logging in and out faster than gc frees the UIDs. */
+	int held;
+	r = db_count_held_uids(db, s->owner_uid, &held);
 	if (r < 0)
 		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
-	if ((uint32_t)live >= cfg->max_sessions_per_owner)
+	if ((uint32_t)held >= cfg->max_sessions_per_owner)
 		return errbuf(-EDQUOT, err, errlen,
-			      "%s already has %d live sessions (max_sessions_per_owner)", s->owner,
-			      live);
+			      "%s already holds %d UIDs: live sessions and leases still in "
+			      "quarantine (max_sessions_per_owner)",
+			      s->owner, held);
 
 	struct hostids host;
 	r = hostids_scan(cfg->uid_min, cfg->uid_max, "/etc/subuid", "/etc/subgid", &host);

@@ -443,6 +443,41 @@ static int do_reap(const struct ephemera_config *cfg, struct db *db, const struc
 	return 0;
 }
 
+/* Stops the walk at the first entry of uid: -EEXIST. */
+static int owned_leaf(void *ctx, int dir_fd, const char *name, const struct stat *st)
+{
+	(void)dir_fd;
+	(void)name;
+	return st->st_uid == *(uid_t *)ctx ? -EEXIST : 0;
+}
+
+static int owned_enter(void *ctx, int fd, const struct stat *st)
+{
+	(void)fd;
+	return st->st_uid == *(uid_t *)ctx ? -EEXIST : 0;
+}
+
+/* P6: 0 when nothing under sessions_dir/name belongs to uid (or the home is
+ * gone), -EEXIST when something does, another -errno when it cannot tell. */
+static int home_free_of_uid(int sfd, const char *name, uid_t uid)
+{
+	struct walk_ops ops = {owned_leaf, owned_enter, NULL, NULL, &uid, true, false};
+	int r = walk_tree(sfd, name, &ops, NULL);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Right after a reap the lease can usually leave quarantine at once: the
+ * owner then gets its UID back for the next session without waiting for gc
+ * (max_sessions_per_owner counts quarantined leases too).  When something of
+ * the uid is still there, gc tries again later. */
+static void release_if_free(const struct ephemera_config *cfg, struct db *db,
+			    const struct db_session *s)
+{
+	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir, false);
+	if (sfd >= 0 && home_free_of_uid(sfd, s->name, s->uid) == 0)
+		(void)db_lease_release(db, s->name);
+}
+
 int reaper_reap(const struct ephemera_config *cfg, struct db *db, const char *name,
 		enum reap_mode mode, struct reap_result *ret, char *err, size_t errlen)
 {
@@ -473,24 +508,13 @@ int reaper_reap(const struct ephemera_config *cfg, struct db *db, const char *na
 		errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	close(lock);
 	if (r == 0) {
+		/* Also when already reaped: a reaper killed after the record
+		 * but before this leaves the release to the next one. */
+		release_if_free(cfg, db, &s);
 		*ret = res;
 		(void)db_checkpoint(db); /* keeps the next login's open cheap (db.h) */
 	}
 	return r;
-}
-
-/* Stops the walk at the first entry of uid: -EEXIST. */
-static int owned_leaf(void *ctx, int dir_fd, const char *name, const struct stat *st)
-{
-	(void)dir_fd;
-	(void)name;
-	return st->st_uid == *(uid_t *)ctx ? -EEXIST : 0;
-}
-
-static int owned_enter(void *ctx, int fd, const struct stat *st)
-{
-	(void)fd;
-	return st->st_uid == *(uid_t *)ctx ? -EEXIST : 0;
 }
 
 struct gc_ctx {
@@ -525,10 +549,8 @@ static int gc_expire(const struct db_session *s, void *userdata)
 static int gc_release(const struct db_session *s, void *userdata)
 {
 	struct gc_ctx *g = userdata;
-	uid_t uid = s->uid;
-	struct walk_ops ops = {owned_leaf, owned_enter, NULL, NULL, &uid, true, false};
-	int r = walk_tree(g->sfd, s->name, &ops, NULL);
-	if (r == 0 || r == -ENOENT) {
+	int r = home_free_of_uid(g->sfd, s->name, s->uid);
+	if (r == 0) {
 		if (db_lease_release(g->db, s->name) == 0)
 			g->released++;
 	} else if (r != -EEXIST && !g->first_error) {

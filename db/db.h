@@ -78,6 +78,9 @@ int db_uid_is_held(struct db *db, uint32_t uid);
 int db_name_exists(struct db *db, const char *name);
 /* Sessions of owner_uid that are not yet reaped or failed. */
 int db_count_live_sessions(struct db *db, uint32_t owner_uid, int *ret);
+/* Sessions of owner_uid that are live or whose lease is still held (in
+ * quarantine after the reap): the UIDs the owner takes from the range. */
+int db_count_held_uids(struct db *db, uint32_t owner_uid, int *ret);
 
 /* Inserts the session (state allocated), its lease and an "allocated" event. */
 int db_session_create(struct db *db, const struct db_session *s);

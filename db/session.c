@@ -85,6 +85,20 @@ int db_count_live_sessions(struct db *db, uint32_t owner_uid, int *ret)
 	return 0;
 }
 
+int db_count_held_uids(struct db *db, uint32_t owner_uid, int *ret)
+{
+	int64_t u = owner_uid, n = 0;
+	int r = query_int(db,
+			  "SELECT count(*) FROM sessions s WHERE owner_uid = ? AND "
+			  "(state NOT IN ('reaped', 'failed') OR "
+			  " EXISTS (SELECT 1 FROM leases l WHERE l.session = s.name))",
+			  &u, NULL, &n);
+	if (r < 0)
+		return r;
+	*ret = (int)n;
+	return 0;
+}
+
 int db_event_add(struct db *db, const char *session, const char *kind, const char *detail)
 {
 	sqlite3_stmt *st;

@@ -324,6 +324,10 @@ static void test_sessions(void)
 	is_int(got.state, SESSION_REAPED, "state reaped");
 	db_count_live_sessions(db, 1000, &n);
 	is_int(n, 1, "a reaped session is not live");
+	is_errno(db_count_held_uids(db, 1000, &n), 0, "db_count_held_uids");
+	is_int(n, 2, "... but it still holds its UID while its lease is there");
+	db_count_held_uids(db, 1001, &n);
+	is_int(n, 1, "db_count_held_uids: owner 1001 holds one");
 	is_errno(db_session_set_state(db, b.name, BIT(SESSION_ALLOCATED), SESSION_FAILED), 0,
 		 "allocated -> failed");
 	/* Failed is reached from live states only. */
