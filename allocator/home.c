@@ -89,12 +89,29 @@ static int make_dir(int dfd, const char *name, mode_t mode, uid_t uid, gid_t gid
 	return fd;
 }
 
+/* The home is root's, and the session writes to it through a named ACL
+ * entry: only the owner of an inode may chmod it or change its ACL, so the
+ * session cannot open its home to other local users (chmod 0777 ~), and what
+ * it opens below the home stays behind a door only it and the owner pass. */
+static int set_home_acl(int fd, uid_t uid, uid_t owner_uid)
+{
+	char text[128];
+	snprintf(text, sizeof(text), "u::rwx,g::---,o::---,u:%u:rwx,u:%u:r-x,m::rwx", (unsigned)uid,
+		 (unsigned)owner_uid);
+	acl_t acl = acl_from_text(text);
+	if (!acl)
+		return neg_errno();
+	int r = acl_set_fd(fd, acl) < 0 ? neg_errno() : 0;
+	acl_free(acl);
+	return r;
+}
+
 static int create_layout(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t owner)
 {
-	_cleanup_close_ int home = make_dir(sessions_fd, name, 0700, uid, gid);
+	_cleanup_close_ int home = make_dir(sessions_fd, name, 0700, 0, 0);
 	if (home < 0)
 		return home;
-	int r = set_acl(home, ACL_TYPE_ACCESS, owner, "r-x");
+	int r = set_home_acl(home, uid, owner);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int mnt = make_dir(home, "mnt", 0755, uid, gid);

@@ -1,6 +1,7 @@
 /* /sessions/<name> and its layout (DESIGN.md, "Layout of a session"):
  * (modes before ACLs: with an ACL, ls shows the mask in the group bits)
- *   <name>/            0700 uid:gid, ACL owner r-x
+ *   <name>/            0700 root:root, ACL uid rwx, owner r-x (root's, so that the
+ *                      session cannot chmod or setfacl it open to others)
  *   <name>/mnt         0755 uid:gid
  *   <name>/mnt/output  0700 uid:gid, ACL and default ACL owner rwx
  *   <name>/mnt/upload  0755 owner:gid (the owner hands files in; read-only inside)
@@ -24,8 +25,8 @@ const char *home_strerror(int r);
 int home_create(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t owner_uid);
 
 /* After a reap: home and mnt become root's, with the modes and ACL of the
- * layout above restored (the session may have changed them), so that the
- * owner reaches mnt/output and nothing else.  mnt_fd is -1 when the session
+ * layout above restored (the session may have changed mnt) minus the uid's
+ * entry, so that the owner reaches mnt/output and nothing else.  mnt_fd is -1 when the session
  * left no mnt directory. */
 int home_restore_access(int home_fd, int mnt_fd, uid_t owner_uid);
 

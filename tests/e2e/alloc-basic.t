@@ -17,9 +17,9 @@ is "$(ephemeractl list --state reaped --json)" "[]" "list --state filters"
 # Layout (DESIGN.md): modes, owners, ACLs.
 h=/sessions/$name
 is "$(stat -c '%a %U' /sessions)" "711 root" "/sessions is root's, 0711"
-is "$(stat -c '%u:%g' "$h")" "$uid:$uid" "home owned by the transient uid:gid"
-like "$(getfacl -cp "$h" 2>/dev/null | tr '\n' ' ')" 'user::rwx user:root:r-x group::--- mask::r-x other::---' \
-	"home: 0700 for the session, ACL gives the owner r-x"
+is "$(stat -c '%u:%g' "$h")" "0:0" "home owned by root (the session cannot chmod it)"
+like "$(getfacl -cp "$h" 2>/dev/null | tr '\n' ' ')" "user::rwx user:root:r-x user:$uid:rwx group::--- mask::rwx other::---" \
+	"home: ACL gives the session rwx and the owner r-x, nobody else anything"
 like "$(getfacl -cp "$h/mnt/output" 2>/dev/null | tr '\n' ' ')" 'user:root:rwx .*default:user:root:rwx' \
 	"mnt/output: owner rwx and a default ACL for new files"
 is "$(stat -c '%a %u' "$h/mnt/upload")" "755 0" "mnt/upload belongs to the owner, read-only to the session"
