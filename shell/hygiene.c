@@ -10,7 +10,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-int hygiene_early(void)
+int hygiene_early(uid_t *ret_caller)
 {
 	/* First of all: the caller (same real uid) must not ptrace us, read our
 	 * memory or /proc/PID/mem, and we must never dump core. */
@@ -42,12 +42,16 @@ int hygiene_early(void)
 			return -ENOTDIR;
 	}
 	umask(077);
-	/* Only the uid came from the setuid bit: drop the caller's groups too, so
-	 * that what we create (the database's journal, the sessions directory,
-	 * the sandbox's tmpfs) is root's and not the caller's group's.  The real
-	 * uid stays the caller's: it names the owner and lets the owner end the
-	 * session by killing us. */
-	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0)
+	/* Only the euid came from the setuid bit: drop the caller's groups too,
+	 * so that what we create (the database's journal, the sessions
+	 * directory, the sandbox's tmpfs) is root's and not the caller's group's.
+	 * And the real uid: while it is the caller's, the caller may signal us,
+	 * and a SIGSTOP while we hold lckpwdf or the database's write lock would
+	 * stop every gateway login and every useradd on the host.  The caller's
+	 * uid is remembered here; the owner ends a session by leaving it (exit,
+	 * a closed connection: sshd and su are root and signal us). */
+	*ret_caller = getuid();
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return neg_errno();
 	/* A change of effective ids resets dumpable to fs.suid_dumpable: again. */
 	if (prctl(PR_SET_DUMPABLE, 0) < 0 || prctl(PR_GET_DUMPABLE) != 0)
@@ -61,6 +65,12 @@ int hygiene_early(void)
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
+	/* The terminal sends these to its foreground group without asking
+	 * whose it is (Ctrl-Z): the launcher must not stop holding a lock.  The
+	 * real shell gets the defaults back (launcher.c exec_shell). */
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
 	return 0;
 }
 

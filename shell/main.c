@@ -75,11 +75,11 @@ static void parse_args(int argc, char **argv, struct invocation *inv)
 	}
 }
 
-/* The caller is who the kernel says (real uid), never what the environment says. */
-static void identify_caller(struct ephemera_config *cfg, struct passwd *ret_pw, char *buf,
-			    size_t bufsz)
+/* The caller is who the kernel said (the real uid at exec, kept by hygiene_early),
+ * never what the environment says. */
+static void identify_caller(uid_t uid, struct ephemera_config *cfg, struct passwd *ret_pw,
+			    char *buf, size_t bufsz)
 {
-	uid_t uid = getuid();
 	if (uid == 0)
 		die("root is not a gateway account");
 	struct passwd *res = NULL;
@@ -145,7 +145,8 @@ int main(int argc, char **argv)
 		      stderr);
 		return 1;
 	}
-	int h = hygiene_early();
+	uid_t caller;
+	int h = hygiene_early(&caller);
 	if (h == -ENOTDIR) {
 		fputs("ephemera-shell: refusing a directory as standard input or output\n", stderr);
 		return 1;
@@ -168,7 +169,7 @@ int main(int argc, char **argv)
 	struct ephemera_config cfg;
 	struct passwd pw;
 	char pwbuf[4096];
-	identify_caller(&cfg, &pw, pwbuf, sizeof(pwbuf));
+	identify_caller(caller, &cfg, &pw, pwbuf, sizeof(pwbuf));
 
 	static struct shell_session ss;
 	char err[512] = "";

@@ -239,7 +239,18 @@ ok "  ... below sshd's listener: $conn_pids" test "$p" = "$sshd_pid" -a -n "$con
 held=0
 for p in $conn_pids; do held=$((held + $(ours "$p"))); done
 is "$held" 0 "sshd's processes of the login ($conn_pids) hold no fd of the database or /sessions"
-is "$(ours "$leader")" 0 "  ... nor does ephemera-shell, the session's leader ($leader)"
+# The leader keeps its database connection from the claim to the end of the
+# session (shell/session.h): the database, its -wal and -shm, nothing else;
+# the sandbox's pid 1 and everything below it hold none of it.
+is "$(ls -l /proc/"$leader"/fd 2>/dev/null | grep -E '/var/lib/ephemera|/sessions' | sed 's|.* -> ||' | sort | tr '\n' ' ')" \
+	"/var/lib/ephemera/ephemera.db /var/lib/ephemera/ephemera.db-shm /var/lib/ephemera/ephemera.db-wal " \
+	"  ... ephemera-shell, the session's leader ($leader), only its database connection"
+below=0
+for p in $(pgrep -P "$leader"); do
+	below=$((below + $(ours "$p")))
+	for c in $(pgrep -P "$p"); do below=$((below + $(ours "$c"))); done
+done
+is "$below" 0 "  ... and the sandbox's pid 1 and its children none"
 exec 7</var/lib/ephemera/ephemera.db
 is "$(ours $$)" 1 "  ... a check that sees such an fd when one is open (control)"
 exec 7<&-

@@ -33,6 +33,19 @@ out=$(as_owner ephemera-attack "$pid1")
 for k in ptrace process_vm_readv proc_mem; do
 	like "$(get "$out" "attack.$k")" '^(EPERM|EACCES)$' "the owner cannot $k the sandbox's pid 1"
 done
+# Review finding 6: with the owner's real uid the launcher could be stopped
+# by the owner (SIGSTOP cannot be caught) while it holds lckpwdf or the
+# database's write lock, stopping every login.  Its ids are all root's now.
+is "$(awk '/^Uid:/ { print $2, $3, $4 }' "/proc/$leader/status")" "0 0 0" "the launcher's real, effective and saved uid are root's"
+out=$(as_owner kill -STOP "$leader" 2>&1); rc=$?
+like "$rc $out" '^[1-9].*(not permitted|EPERM)' "the owner cannot SIGSTOP the launcher"
+is "$(awk '/^State:/ { print $2 }' "/proc/$leader/status")" S "  ... which keeps running (state S)"
+kill -CONT "$leader" # should the attack have worked: fail, do not hang
+setpriv --reuid=agent-session --regid=agent-session --init-groups sleep 30 &
+own=$!
+sleep 0.1
+ok "control: the owner can SIGSTOP a process of its own" as_owner kill -STOP "$own"
+kill -9 "$own"
 kill "$leader"
 wait
 
