@@ -23,12 +23,17 @@
 #define ERR_FD	3 /* in pid 1: write end of the error pipe */
 #define LIFE_FD 4 /* in pid 1: read end of the pipe the launcher holds open */
 
-static volatile sig_atomic_t child_pid;
+/* pid 1 as a pidfd, not a pid: once waitpid has reaped it, a signal that
+ * arrives before we clear this must not reach a process that was given the
+ * same pid meanwhile; a pidfd of a reaped process just answers ESRCH. */
+static volatile sig_atomic_t child_pidfd = -1;
 
 static void forward_signal(int sig)
 {
-	if (child_pid > 0)
-		kill((pid_t)child_pid, sig);
+	int saved = errno;
+	if (child_pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, (int)child_pidfd, sig, NULL, 0);
+	errno = saved;
 }
 
 /* In pid 1 or the shell: report why, then exit.  The launcher marks the
@@ -173,8 +178,10 @@ int launcher_run(const struct launch *l, char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: %s", strerror(-r));
 		return r;
 	}
-	/* clone(2) as fork: the child starts here in all the new namespaces. */
-	pid_t pid = (pid_t)syscall(SYS_clone, NS_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
+	/* clone(2) as fork: the child starts here in all the new namespaces.
+	 * CLONE_PIDFD gives the parent a pidfd (close-on-exec) of the child. */
+	int pidfd = -1;
+	pid_t pid = (pid_t)syscall(SYS_clone, NS_FLAGS | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, 0);
 	if (pid == 0)
 		start_pid1(l, errp[1], lifep[0]);
 	int saved = errno;
@@ -186,7 +193,7 @@ int launcher_run(const struct launch *l, char *err, size_t errlen)
 		snprintf(err, errlen, "creating namespaces: %s", strerror(saved));
 		return -saved;
 	}
-	child_pid = pid;
+	child_pidfd = pidfd;
 	install_forwarders();
 
 	char report[512];
@@ -196,7 +203,8 @@ int launcher_run(const struct launch *l, char *err, size_t errlen)
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
 	close(lifep[1]);
-	child_pid = 0;
+	child_pidfd = -1;
+	close(pidfd);
 	if (n > 0) {
 		snprintf(err, errlen, "%s", report);
 		return -EPERM;

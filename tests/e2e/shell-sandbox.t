@@ -97,6 +97,20 @@ su - agent-session -c 'exit 7'
 is "$?" 7 "exit 7 inside gives 7 outside"
 su - agent-session -c 'kill -TERM $$'
 is "$?" 143 "a shell killed by SIGTERM gives 128+15"
+# Signals sent to the launcher (sshd's SIGHUP at a hangup, an admin's
+# SIGTERM) reach the session: the launcher forwards them to pid 1 through a
+# pidfd (launcher.c), pid 1 to the shell.
+su - agent-session -c 'trap "echo got-hup >mnt/output/sig; exit 9" HUP; touch .ready; sleep 30 & wait' &
+sigsu=$!
+for i in $(seq 100); do
+	sname=$(sql "SELECT name FROM sessions WHERE state = 'active' ORDER BY rowid DESC LIMIT 1" 2>/dev/null)
+	[ -n "$sname" ] && [ -e "/sessions/$sname/.ready" ] && break
+	sleep 0.1
+done
+kill -HUP "$(sql "SELECT leader_pid FROM sessions WHERE name = '$sname'")"
+wait "$sigsu"
+is "$?" 9 "a SIGHUP sent to the launcher reaches the shell's trap (exit 9)"
+like "$(cat "/sessions/$sname/mnt/output/sig" 2>&1)" '^got-hup$' "  ... which ran inside the session"
 envout=$(env BASH_ENV=/tmp/evil FOO=bar LANG=C.UTF-8 su agent-session -c env)
 ok "caller's BASH_ENV and FOO do not reach the session" sh -c "! printf '%s' \"\$1\" | grep -qE '^(BASH_ENV|FOO)='" _ "$envout"
 like "$envout" "LANG=C.UTF-8" "  ... while LANG does"
