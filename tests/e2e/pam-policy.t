@@ -240,11 +240,11 @@ su_s() {
 got=$(su_s A)
 T="tmux -L ephemera-pam-policy-A"
 ok "su -s /bin/bash agent-session by plainuser gets a sandboxed session anyway (uid $got)" in_range "$got"
-like "$(screen)" "using restricted shell /usr/local/bin/ephemera-shell" "  ... su says it uses the restricted shell"
+like "$(screen)" "using restricted shell $EPHEMERA_SHELL_BIN" "  ... su says it uses the restricted shell"
 # The control: with ephemera-shell in /etc/shells, the same su runs /bin/bash
 # as agent-session itself, outside any sandbox.
 cp /etc/shells "$work/shells.good"
-echo /usr/local/bin/ephemera-shell >>/etc/shells
+echo "$EPHEMERA_SHELL_BIN" >>/etc/shells
 $T kill-server
 got=$(su_s B)
 is "$got" "$(id -u agent-session)" "  ... were it in /etc/shells, su -s would give an unsandboxed shell (control)"

@@ -336,7 +336,7 @@ works "  ... the full range again: the login works (control)"
 usermod -s /bin/bash agent-session
 refused "agent-session with /bin/bash as its shell" \
 	"pam_ephemera\\(sshd:account\\): refusing agent-session: login shell is /bin/bash"
-usermod -s /usr/local/bin/ephemera-shell agent-session
+usermod -s "$EPHEMERA_SHELL_BIN" agent-session
 works "  ... ephemera-shell again: the login works (control)"
 
 # ---- the binding of shell to login (item 3) ----
@@ -347,7 +347,7 @@ victim_client=$!
 victim=$(wait_session "$mark")
 victim_uid=$(uid_of "$victim")
 ok "a live session to attack ($victim, uid $victim_uid)" in_range "$victim_uid"
-out=$(as_gateway env EPHEMERA_SESSION="$victim" /usr/local/bin/ephemera-shell \
+out=$(as_gateway env EPHEMERA_SESSION="$victim" "$EPHEMERA_SHELL_BIN" \
 	-c 'echo ENTERED; grep Uid /proc/self/status' 2>&1); rc=$?
 ok "ephemera-shell with EPHEMERA_SESSION=<another live session> is refused (status $rc)" test "$rc" != 0
 ok "  ... nothing ran (no ENTERED)" not_printed "$out" ENTERED
@@ -356,7 +356,7 @@ like "$out" "EPHEMERA_SESSION=$victim is not (the|an unclaimed) session of this 
 	"  ... and the message says EPHEMERA_SESSION is not this login's"
 is "$(state_of "$victim")" active "  ... the victim session is still active, untouched"
 # The control: the same command without EPHEMERA_SESSION enters a fresh session.
-out=$(as_gateway /usr/local/bin/ephemera-shell -c 'echo ENTERED; grep Uid /proc/self/status' 2>&1); rc=$?
+out=$(as_gateway "$EPHEMERA_SHELL_BIN" -c 'echo ENTERED; grep Uid /proc/self/status' 2>&1); rc=$?
 like "$rc $out" "^0 ENTERED" "the same command without EPHEMERA_SESSION enters (control)"
 own_uid=$(printf '%s\n' "$out" | awk '/^Uid:/ {print $2}')
 ok "  ... a fresh session with a transient uid ($own_uid), not the victim's" \
@@ -364,7 +364,7 @@ ok "  ... a fresh session with a transient uid ($own_uid), not the victim's" \
 # A session made by hand: no PAM binding, so no shell may claim it.
 unbound=$(ephemeractl alloc --owner agent-session 2>/dev/null)
 is "$(state_of "$unbound")" allocated "ephemeractl alloc --owner agent-session made $unbound"
-out=$(as_gateway env EPHEMERA_SESSION="$unbound" /usr/local/bin/ephemera-shell \
+out=$(as_gateway env EPHEMERA_SESSION="$unbound" "$EPHEMERA_SHELL_BIN" \
 	-c 'echo ENTERED' 2>&1); rc=$?
 ok "EPHEMERA_SESSION naming it (no PAM binding) is refused (status $rc)" test "$rc" != 0
 ok "  ... nothing ran (no ENTERED)" not_printed "$out" ENTERED

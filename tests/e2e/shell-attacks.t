@@ -73,21 +73,21 @@ is "$(get "$w" watch.succeeded)" 0 "no attack on a launcher in setup succeeded"
 # replaced, not reused for our own files.
 echo secret >/tmp/secret
 chmod 0644 /tmp/secret
-fds=$(as_owner sh -c 'exec 9</tmp/secret; /usr/local/bin/ephemera-shell -c "ls /proc/self/fd"')
+fds=$(as_owner sh -c 'exec 9</tmp/secret; '"$EPHEMERA_SHELL_BIN"' -c "ls /proc/self/fd"')
 like "$(echo $fds)" '^0 1 2 3$' "only 0-2 (and ls's own dir fd) reach the session"
 ctl=$(as_owner sh -c 'exec 9</tmp/secret; ls /proc/self/fd')
 like "$(echo $ctl)" ' 9( |$)' "  ... while without ephemera-shell fd 9 is inherited"
-out=$(as_owner /usr/local/bin/ephemera-shell -c 'stat -L -c %t:%T /proc/self/fd/0' <&-)
+out=$(as_owner "$EPHEMERA_SHELL_BIN" -c 'stat -L -c %t:%T /proc/self/fd/0' <&-)
 # glibc opens /dev/full (1:7) for a setuid program's closed stdin; our own
 # check would open /dev/null (1:3).  Either way no file of ours lands on fd 0.
 like "$out" '^1:(3|7)$' "a closed stdin is a null device, not one of our files"
 # A directory as stdin would be a door out of the sandbox (/proc/self/fd/0/
 # resolves in the host's tree): refused before anything is allocated.
 before=$(sql "SELECT count(*) FROM sessions")
-out=$(as_owner /usr/local/bin/ephemera-shell -c 'ls /proc/self/fd/0/ && echo ESCAPED' 0</ 2>&1); rc=$?
+out=$(as_owner "$EPHEMERA_SHELL_BIN" -c 'ls /proc/self/fd/0/ && echo ESCAPED' 0</ 2>&1); rc=$?
 like "$rc $out" '^1 ephemera-shell: refusing a directory as standard input or output$' "a directory on stdin is refused"
 is "$(sql "SELECT count(*) FROM sessions")" "$before" "  ... before any session is allocated"
-as_owner /usr/local/bin/ephemera-shell -c 'ls /proc/self/fd/1/ >&2' 1</etc 2>/tmp/stdout-dir.err
+as_owner "$EPHEMERA_SHELL_BIN" -c 'ls /proc/self/fd/1/ >&2' 1</etc 2>/tmp/stdout-dir.err
 like "$(cat /tmp/stdout-dir.err)" 'refusing a directory' "  ... and on stdout"
 ctl=$(as_owner sh -c 'ls /proc/self/fd/0/ | head -n 3' 0</)
 ok "  ... while without ephemera-shell the same fd lists the host's root" test -n "$ctl"

@@ -27,7 +27,7 @@ wait "$supid" 2>/dev/null
 
 # Without PAM (the shell run directly), the shell allocates its own session
 # and starts the reaper itself when it ends.
-out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups /usr/local/bin/ephemera-shell -c 'echo kept >mnt/output/k; echo RAN')
+out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups "$EPHEMERA_SHELL_BIN" -c 'echo kept >mnt/output/k; echo RAN')
 is "$out" RAN "run directly, the shell allocates a session of its own"
 own=$(latest)
 for i in $(seq 50); do [ "$(sql "SELECT state FROM sessions WHERE name = '$own'")" = reaped ] && break; sleep 0.1; done
@@ -47,24 +47,24 @@ cp /tmp/conf.before-deep /etc/ephemera/ephemera.conf
 
 # A caller that is not a gateway account is refused, nothing started.
 before=$(sql "SELECT count(*) FROM sessions")
-out=$(setpriv --reuid=plainuser --regid=plainuser --init-groups /usr/local/bin/ephemera-shell -c 'echo RAN' 2>&1); rc=$?
+out=$(setpriv --reuid=plainuser --regid=plainuser --init-groups "$EPHEMERA_SHELL_BIN" -c 'echo RAN' 2>&1); rc=$?
 like "$rc $out" "^1 ephemera-shell: plainuser is not an ephemera gateway account$" "a non-gateway caller is refused in one line"
 is "$(sql "SELECT count(*) FROM sessions")" "$before" "  ... and no session was allocated"
 
 # Run directly (not setuid, e.g. a copy), it refuses rather than run unsandboxed.
-cp /usr/local/bin/ephemera-shell /tmp/copy-shell; chmod 0755 /tmp/copy-shell
+cp "$EPHEMERA_SHELL_BIN" /tmp/copy-shell; chmod 0755 /tmp/copy-shell
 out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups /tmp/copy-shell -c 'echo RAN' 2>&1)
 like "$out" "not installed setuid root" "without the setuid bit it refuses (no fallback)"
 
 # Bad arguments: refused with the argument named.
-out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups /usr/local/bin/ephemera-shell --frobnicate 2>&1)
+out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups "$EPHEMERA_SHELL_BIN" --frobnicate 2>&1)
 like "$out" "unexpected argument '--frobnicate'" "an unknown argument is refused and named"
 big=$(head -c 100000 /dev/zero | tr '\0' x)
-out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups /usr/local/bin/ephemera-shell -c "$big" "$big" "$big" 2>&1)
+out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups "$EPHEMERA_SHELL_BIN" -c "$big" "$big" "$big" 2>&1)
 like "$out" "too many or too long arguments" "oversized arguments (300 KB) are refused"
-out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups /usr/local/bin/ephemera-shell -l -l -l -l -l -l -l -l 2>&1)
+out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups "$EPHEMERA_SHELL_BIN" -l -l -l -l -l -l -l -l 2>&1)
 like "$out" "too many or too long arguments" "too many arguments are refused"
-ok "--version works without a session" sh -c 'setpriv --reuid=agent-session --regid=agent-session --init-groups /usr/local/bin/ephemera-shell --version | grep -q "^ephemera-shell "'
+ok "--version works without a session" sh -c 'setpriv --reuid=agent-session --regid=agent-session --init-groups '"$EPHEMERA_SHELL_BIN"' --version | grep -q "^ephemera-shell "'
 
 # A corrupt config: refused before anything is allocated.
 cp /etc/ephemera/ephemera.conf /tmp/conf.good
@@ -74,13 +74,13 @@ out=$(su - agent-session -c 'echo RAN' 2>&1); rc=$?
 like "$rc" "^1$" "a corrupt config refuses the login"
 syslog_like "pam_ephemera.*config: /etc/ephemera/ephemera.conf:4: uid_min must be a number" \
 	"  ... and syslog names the file and the line"
-out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups /usr/local/bin/ephemera-shell -c 'echo RAN' 2>&1)
+out=$(setpriv --reuid=agent-session --regid=agent-session --init-groups "$EPHEMERA_SHELL_BIN" -c 'echo RAN' 2>&1)
 like "$out" "config: /etc/ephemera/ephemera.conf:4: uid_min must be a number" "  ... as does the shell itself, on stderr"
 ok "  ... and nothing ran" sh -c "! printf '%s' \"\$1\" | grep -q RAN" _ "$out"
 is "$(sql "SELECT count(*) FROM sessions")" "$before" "  ... and no session was allocated"
 # EPHEMERA_CONF from the caller is not honoured by the setuid shell.
 printf '[gateway]\naccounts = plainuser\n' >/tmp/evil.conf
-out=$(setpriv --reuid=plainuser --regid=plainuser --init-groups env EPHEMERA_CONF=/tmp/evil.conf /usr/local/bin/ephemera-shell -c 'echo RAN' 2>&1)
+out=$(setpriv --reuid=plainuser --regid=plainuser --init-groups env EPHEMERA_CONF=/tmp/evil.conf "$EPHEMERA_SHELL_BIN" -c 'echo RAN' 2>&1)
 like "$out" "config: /etc/ephemera/ephemera.conf" "EPHEMERA_CONF from the caller is ignored"
 cp /tmp/conf.good /etc/ephemera/ephemera.conf
 
