@@ -12,8 +12,10 @@ DEB_DIR := $(B)/deb
 DEB_SRC := $(DEB_DIR)/ephemera-$(VERSION)
 
 # lintian reads the package as nobody when we are root (it says not to run
-# it as root).
-DEB_LINTIAN = $(if $(filter 0,$(shell id -u)),setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/tmp) lintian
+# it as root), from a directory of its own: the tree may not be nobody's to read.
+deb_lintian = d=$$(mktemp -d) && chmod 0755 $$d && cp $(1) $$d/ && chmod 0644 $$d/$(notdir $(1)) && \
+  { $(if $(filter 0,$(shell id -u)),setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=$$d) \
+    lintian --fail-on error,warning --info --pedantic $$d/$(notdir $(1)); r=$$?; rm -rf $$d; exit $$r; }
 
 .PHONY: deb deb-package check-deb
 
@@ -40,8 +42,8 @@ deb-package:
 	  dpkg-buildpackage -b -us -uc
 	arch=$$(dpkg-architecture -qDEB_HOST_ARCH) && \
 	  cp $(DEB_DIR)/ephemera_$(VERSION)_$$arch.deb $(B)/ && \
-	  $(DEB_LINTIAN) --fail-on error,warning --info --pedantic $(B)/ephemera_$(VERSION)_$$arch.deb && \
-	  echo "deb: $(B)/ephemera_$(VERSION)_$$arch.deb"
+	  ( $(call deb_lintian,$(B)/ephemera_$(VERSION)_$$arch.deb) ) && \
+	  echo "deb: $(B)/ephemera_$(VERSION)_$$arch.deb (lintian: clean)"
 
 # The unit tests again too (tests/run-all runs both); they do not depend on
 # the mode, but the host check at the end covers the whole run.
