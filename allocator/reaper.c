@@ -282,7 +282,9 @@ struct handover {
 	unsigned skipped;
 };
 
-/* Drops ACL entries that name the session's uid or gid; keeps the rest. */
+/* Drops every named ACL entry but the owner's: those of the session's uid
+ * and gid, and any grant the untrusted session made to a third party (the
+ * owner must not receive files already shared with someone else). */
 static int strip_acl(const char *path, acl_type_t type, const struct handover *h)
 {
 	acl_t acl = acl_get_file(path, type);
@@ -297,9 +299,9 @@ static int strip_acl(const char *path, acl_type_t type, const struct handover *h
 			continue;
 		if (!(q = acl_get_qualifier(e)))
 			continue;
-		bool ours = tag == ACL_USER ? *(uid_t *)q == h->uid : *(gid_t *)q == h->gid;
+		bool owners = tag == ACL_USER ? *(uid_t *)q == h->owner : *(gid_t *)q == h->owner_gid;
 		acl_free(q);
-		if (ours && acl_delete_entry(acl, e) == 0)
+		if (!owners && acl_delete_entry(acl, e) == 0)
 			changed = true;
 	}
 	int r = 0;

@@ -79,7 +79,9 @@ canary_state() {
 # The session: what its user runs inside the sandbox.  PLANT_PRE and
 # PLANT_POST wrap every planting command: a file the owner must be able to
 # read afterwards, and the manifest of mnt/output.
-PLANT_PRE='set -e; cd ~; echo "hello from uid $(id -u)" >mnt/output/hello; '
+# The session also grants another user (plainuser) rights on hello in its
+# ACL: after the handover no ACL entry may name anyone but the owner.
+PLANT_PRE='set -e; cd ~; echo "hello from uid $(id -u)" >mnt/output/hello; '"setfacl -m u:$(id -u plainuser):rw,g:$(id -g plainuser):rw mnt/output/hello; "
 PLANT_POST='; cd ~; ephemera-reaper-manifest mnt/output >mnt/output/.manifest'
 
 # run_session CMD: a login that plants CMD and logs out; PAM close starts the
@@ -171,6 +173,9 @@ check_reaped() {
 		"$name: no setuid or setgid file in the output"
 	is "$(getfacl -R -P -n "$home/mnt/output" 2>/dev/null | grep -E "^(default:)?(user|group):$uid:" | head -n 3)" "" \
 		"$name: no ACL entry names uid/gid $uid"
+	is "$(getfacl -R -P -n "$home/mnt/output" 2>/dev/null | grep -E "^(default:)?(user|group):[0-9]+:" |
+		grep -vE "^(default:)?(user:$(id -u "$OWNER")|group:$OWNER_GID):" | head -n 3)" "" \
+		"$name: no ACL entry names anyone but $OWNER (the session granted plainuser some)"
 	is "$(setpriv --reuid="$OWNER" --regid="$OWNER" --init-groups cat "$home/mnt/output/hello" 2>&1)" \
 		"hello from uid $uid" "$name: the owner reads its output"
 	fails "$name: ... and another user cannot" \

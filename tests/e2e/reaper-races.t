@@ -78,6 +78,8 @@ as_uid sleep 1000
 for i in $(seq 50); do [ -e "$home/escaped" ] && pgrep -u "$SUID" -fx 'sleep 1000' >/dev/null && break; sleep 0.1; done
 stopped=$(pgrep -u "$SUID" -fx 'sleep 1000')
 kill -STOP "$stopped"
+# The stop is delivered asynchronously: give it a moment before looking.
+for i in $(seq 50); do [ "$(ps -o stat= -p "$stopped" | cut -c1)" = T ] && break; sleep 0.02; done
 is "$(ps -o stat= -p "$stopped" | cut -c1)" T "$NAME: ... one of them is stopped (SIGSTOP)"
 n=$(procs_of "$SUID")
 ok "$NAME: uid $SUID runs processes outside the sandbox too ($n in all)" test "$n" -ge 5
