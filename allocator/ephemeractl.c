@@ -11,7 +11,6 @@
 #include "db/db.h"
 
 #include <getopt.h>
-#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -461,13 +460,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* The tree walker keeps a deep chain's parents open while RLIMIT_NOFILE
-	 * allows (walk.h R3): take what the hard limit gives. */
-	struct rlimit nofile = {1u << 17, 1u << 17};
-	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 && getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-		nofile.rlim_cur = nofile.rlim_max; /* root, but no CAP_SYS_RESOURCE */
-		(void)setrlimit(RLIMIT_NOFILE, &nofile);
-	}
 	struct ctl c = {0};
 	char err[512];
 	const char *path = config_path_for_caller(conf);
