@@ -12,9 +12,10 @@ DEB_DIR := $(B)/deb
 DEB_SRC := $(DEB_DIR)/ephemera-$(VERSION)
 
 # lintian reads the package as nobody when we are root (it says not to run
-# it as root), from a directory of its own: the tree may not be nobody's to read.
-deb_lintian = d=$$(mktemp -d) && chmod 0755 $$d && cp $(1) $$d/ && chmod 0644 $$d/$(notdir $(1)) && \
-  { $(if $(filter 0,$(shell id -u)),setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=$$d) \
+# it as root), from a directory of its own (the tree may not be nobody's to
+# read), which also takes the temporary files lintian leaves behind.
+deb_lintian = d=$$(mktemp -d) && chmod 0755 $$d && mkdir -m 1777 $$d/tmp && cp $(1) $$d/ && chmod 0644 $$d/$(notdir $(1)) && \
+  { $(if $(filter 0,$(shell id -u)),setpriv --reuid=nobody --regid=nogroup --clear-groups) env HOME=$$d/tmp TMPDIR=$$d/tmp \
     lintian --fail-on error,warning --info --pedantic $$d/$(notdir $(1)); r=$$?; rm -rf $$d; exit $$r; }
 
 .PHONY: deb deb-package check-deb
