@@ -300,7 +300,7 @@ static int reap_all(struct ctl *c)
 		struct reap_result res;
 		char err[512];
 		r = reaper_reap(&c->cfg, c->db, a.names[i], REAP_IF_OVER, &res, err, sizeof(err));
-		if (r == -EBUSY || r == -EALREADY)
+		if (r == -EINPROGRESS || r == -EALREADY)
 			continue; /* running, or in another reaper's hands */
 		failed |= report_reap(a.names[i], r, &res, err);
 	}

@@ -391,7 +391,9 @@ static int hand_output_over(int sessions_fd, const struct db_session *s)
 	return home_restore_access(home, mnt, s->owner_uid);
 }
 
-/* May this session be reaped now?  0 yes, -EBUSY (with a reason) no. */
+/* May this session be reaped now?  0 yes, -EINPROGRESS (with a reason) no:
+ * a code of its own, so that reap --all can tell "not over yet" from a reap
+ * that failed (a wipe's rmdir also answers EBUSY). */
 static int check_over(const struct db_session *s, enum reap_mode mode, char *err, size_t errlen)
 {
 	if (mode == REAP_FORCE)
@@ -402,11 +404,11 @@ static int check_over(const struct db_session *s, enum reap_mode mode, char *err
 	case SESSION_ALLOCATED:
 		if (s->pam_pid > 0 && proc_alive(&pam) == 0)
 			return 0; /* its login went away before a shell claimed it */
-		return errbuf(-EBUSY, err, errlen,
+		return errbuf(-EINPROGRESS, err, errlen,
 			      "session %s has not started (use kill or release)", s->name);
 	case SESSION_ACTIVE:
 		if (s->leader_pid > 0 && proc_alive(&leader) == 1)
-			return errbuf(-EBUSY, err, errlen, "session %s is running (use kill)",
+			return errbuf(-EINPROGRESS, err, errlen, "session %s is running (use kill)",
 				      s->name);
 		return 0; /* its leader died (a crash, a reboot) */
 	default: return 0;

@@ -38,6 +38,9 @@ struct reap_result {
 	int already; /* 1: nothing to do (reaped before, or by a concurrent reaper) */
 };
 
+/* Reaps one session.  -EINPROGRESS: its login is not over (REAP_IF_OVER);
+ * -EALREADY: another reaper holds it; any other error: the reap failed, err
+ * says why, and the next reaper starts over (P5). */
 int reaper_reap(const struct ephemera_config *cfg, struct db *db, const char *name,
 		enum reap_mode mode, struct reap_result *ret, char *err, size_t errlen);
 

@@ -85,11 +85,16 @@ booted() {
 	mkdir "$home/stray"
 	mount -t tmpfs -o size=1m stray "$home/stray"
 	echo stray >"$home/stray/file"
-	# (reap --all takes the wipe's EBUSY for "still running" and skips the
-	# session without a word, so the unit does not fail here: see
-	# allocator/ephemeractl.c reap_all.)
-	systemctl start ephemera-reap.service >/tmp/reap-unit.log 2>&1
+	rc=0
+	systemctl start ephemera-reap.service >/tmp/reap-unit.log 2>&1 || rc=$?
 	is "$(state_of "$NAME")" reaping "$NAME: with a host mount under the home the unit's reap stops short: reaping"
+	# reap --all tells a failed reap from a session still running
+	# (-EINPROGRESS): the unit fails, and its journal says which and why.
+	is "$rc $(systemctl show -p Result --value ephemera-reap.service)" "1 exit-code" \
+		"... and the unit says so: it fails"
+	like "$(journalctl -u ephemera-reap.service -o cat --no-pager 2>&1)" "session=$NAME: reap: " \
+		"... its journal names the session and why"
+	systemctl reset-failed ephemera-reap.service 2>/dev/null
 	is "$(journalctl -u ephemera-reap.service -o cat --no-pager | grep -c "session=$NAME: reap: detaching")" 0 \
 		"... past detaching its copy of the mount (openat2, statx, umount2 allowed)"
 	is "$(cat "$home/stray/file" 2>&1) $(ephemera-reaper-manifest "$home/mnt/output")" \
