@@ -195,6 +195,14 @@ is "$(dpkg-query -W -f='${Conffiles}\n' ephemera | awk 'NF {print $1}' | sort | 
 	"/etc/ephemera/ephemera.conf /etc/pam.d/ephemera /etc/ssh/sshd_config.d/ephemera.conf " \
 	"the config, the PAM include and the sshd policy are conffiles"
 fails "ephemera-shell is not in /etc/shells" grep -qx /usr/bin/ephemera-shell /etc/shells
+# Issue 6, "Done when": with the package installed, doctor passes and a
+# login enters a sandbox.
+out=$(ephemeractl doctor 2>&1); rc=$?
+is "$rc $(printf '%s\n' "$out" | grep -c '^FAIL')" "0 0" "ephemeractl doctor passes on the installed package (no FAIL)" ||
+	printf '%s\n' "$out" | sed 's/^/#   /'
+out=$(su - agent-session -c 'id -u; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status' 2>&1)
+like "$(printf '%s' "$out" | tr -s '\t\n' '  ')" '^20[0-9]{8} CapEff: 0000000000000000 NoNewPrivs: 1 Seccomp: 2' \
+	"su - agent-session -c id enters a sandbox: a transient uid, no capabilities, no_new_privs, seccomp"
 is "$(dpkg-query -W -f='${Depends}' ephemera | grep -o 'libpam0g')" libpam0g "the package depends on libpam0g"
 
 if command -v systemd-analyze >/dev/null; then
