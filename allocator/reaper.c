@@ -492,6 +492,9 @@ int reaper_reap(const struct ephemera_config *cfg, struct db *db, const char *na
 		return errbuf(r, err, errlen, "%s: %s", name,
 			      r == -ENOENT ? "no such session" : db_errmsg(db));
 	if (s.reaped) {
+		/* A reaper killed after its record but before releasing the
+		 * lease leaves that to the next one (reaper-killed.t). */
+		release_if_free(cfg, db, &s);
 		res.already = 1;
 		*ret = res;
 		return 0;
@@ -512,8 +515,6 @@ int reaper_reap(const struct ephemera_config *cfg, struct db *db, const char *na
 		errbuf(r, err, errlen, "database: %s", db_errmsg(db));
 	close(lock);
 	if (r == 0) {
-		/* Also when already reaped: a reaper killed after the record
-		 * but before this leaves the release to the next one. */
 		release_if_free(cfg, db, &s);
 		*ret = res;
 		(void)db_checkpoint(db); /* keeps the next login's open cheap (db.h) */

@@ -72,31 +72,32 @@ int db_name_exists(struct db *db, const char *name)
 	return r < 0 ? r : n > 0;
 }
 
-int db_count_live_sessions(struct db *db, uint32_t owner_uid, int *ret)
+/* count(*) of sessions of one owner, by a query with one parameter. */
+static int count_of_owner(struct db *db, const char *sql, uint32_t owner_uid, int *ret)
 {
 	int64_t u = owner_uid, n = 0;
-	int r = query_int(db,
-			  "SELECT count(*) FROM sessions WHERE owner_uid = ? AND "
-			  "state NOT IN ('reaped', 'failed')",
-			  &u, NULL, &n);
+	int r = query_int(db, sql, &u, NULL, &n);
 	if (r < 0)
 		return r;
 	*ret = (int)n;
 	return 0;
 }
 
+int db_count_live_sessions(struct db *db, uint32_t owner_uid, int *ret)
+{
+	return count_of_owner(db,
+			      "SELECT count(*) FROM sessions WHERE owner_uid = ? AND "
+			      "state NOT IN ('reaped', 'failed')",
+			      owner_uid, ret);
+}
+
 int db_count_held_uids(struct db *db, uint32_t owner_uid, int *ret)
 {
-	int64_t u = owner_uid, n = 0;
-	int r = query_int(db,
-			  "SELECT count(*) FROM sessions s WHERE owner_uid = ? AND "
-			  "(state NOT IN ('reaped', 'failed') OR "
-			  " EXISTS (SELECT 1 FROM leases l WHERE l.session = s.name))",
-			  &u, NULL, &n);
-	if (r < 0)
-		return r;
-	*ret = (int)n;
-	return 0;
+	return count_of_owner(db,
+			      "SELECT count(*) FROM sessions s WHERE owner_uid = ? AND "
+			      "(state NOT IN ('reaped', 'failed') OR "
+			      " EXISTS (SELECT 1 FROM leases l WHERE l.session = s.name))",
+			      owner_uid, ret);
 }
 
 int db_event_add(struct db *db, const char *session, const char *kind, const char *detail)

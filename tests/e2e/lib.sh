@@ -68,6 +68,17 @@ like() {
 
 diag() { echo "# $*"; }
 
+# ready_session: the name of the newest active session once its home holds
+# .ready (the session's command touches it), or "" after 10 s.
+ready_session() {
+	local i n
+	for i in $(seq 100); do
+		n=$(sql "SELECT name FROM sessions WHERE state = 'active' ORDER BY rowid DESC LIMIT 1" 2>/dev/null)
+		[ -n "$n" ] && [ -e "/sessions/$n/.ready" ] && { echo "$n"; return; }
+		sleep 0.1
+	done
+}
+
 done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAILED" = 0 ]

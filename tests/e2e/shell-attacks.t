@@ -103,11 +103,7 @@ su - agent-session -c '
 	mkdir ~/open && chmod 0777 ~/open && echo secret >~/open/f && chmod 0666 ~/open/f
 	touch ~/.ready; for i in $(seq 100); do [ -e ~/.go ] && break; sleep 0.1; done' >/tmp/gate.out 2>&1 &
 gate=$!
-for i in $(seq 100); do
-	gname=$(sql "SELECT name FROM sessions WHERE state = 'active' LIMIT 1" 2>/dev/null)
-	[ -n "$gname" ] && [ -e "/sessions/$gname/.ready" ] && break
-	sleep 0.1
-done
+gname=$(ready_session)
 ok "a session opened what it could ($gname)" test -e "/sessions/$gname/.ready"
 as_plain() { setpriv --reuid=plainuser --regid=plainuser --init-groups "$@"; }
 out=$(cat /tmp/gate.out)

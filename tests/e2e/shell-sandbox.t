@@ -102,11 +102,7 @@ is "$?" 143 "a shell killed by SIGTERM gives 128+15"
 # pidfd (launcher.c), pid 1 to the shell.
 su - agent-session -c 'trap "echo got-hup >mnt/output/sig; exit 9" HUP; touch .ready; sleep 30 & wait' &
 sigsu=$!
-for i in $(seq 100); do
-	sname=$(sql "SELECT name FROM sessions WHERE state = 'active' ORDER BY rowid DESC LIMIT 1" 2>/dev/null)
-	[ -n "$sname" ] && [ -e "/sessions/$sname/.ready" ] && break
-	sleep 0.1
-done
+sname=$(ready_session)
 kill -HUP "$(sql "SELECT leader_pid FROM sessions WHERE name = '$sname'")"
 wait "$sigsu"
 is "$?" 9 "a SIGHUP sent to the launcher reaches the shell's trap (exit 9)"
