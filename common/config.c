@@ -141,7 +141,10 @@ enum key_id {
 	K_DATABASE,
 	K_SHELL,
 	K_HOSTNAME,
-	K_RETENTION
+	K_RETENTION,
+	K_NPROC,
+	K_NOFILE,
+	K_FSIZE
 };
 
 static const struct key {
@@ -156,6 +159,9 @@ static const struct key {
     {"allocator", "database", K_DATABASE},
     {"sandbox", "shell", K_SHELL},
     {"sandbox", "hostname", K_HOSTNAME},
+    {"sandbox", "max_processes", K_NPROC},
+    {"sandbox", "max_open_files", K_NOFILE},
+    {"sandbox", "max_file_size_mb", K_FSIZE},
     {"reaper", "output_retention_days", K_RETENTION},
 };
 
@@ -179,6 +185,12 @@ static int apply_key(struct parse_ctx *c, enum key_id id, const char *value)
 		return set_u32(c, &cfg->output_retention_days, value, 0, 36500,
 			       "output_retention_days");
 	case K_HOSTNAME: return set_string(c, &cfg->hostname, value, valid_hostname, "hostname");
+	case K_NPROC:
+		return set_u32(c, &cfg->max_processes, value, 8, 4194304, "max_processes");
+	case K_NOFILE:
+		return set_u32(c, &cfg->max_open_files, value, 16, 1048576, "max_open_files");
+	case K_FSIZE:
+		return set_u32(c, &cfg->max_file_size_mb, value, 0, 16777216, "max_file_size_mb");
 	}
 	return -EINVAL;
 }
@@ -259,6 +271,8 @@ static int set_defaults(struct ephemera_config *cfg)
 	    .database = strdup("/var/lib/ephemera/ephemera.db"),
 	    .shell = strdup("/bin/bash"),
 	    .hostname = strdup("ephemera"),
+	    .max_processes = 1024,
+	    .max_open_files = 1024,
 	};
 	if (!cfg->sessions_dir || !cfg->database || !cfg->shell || !cfg->hostname) {
 		config_free(cfg);

@@ -29,6 +29,11 @@ struct ephemera_config {
 	char *shell;
 	char *hostname;
 	uint32_t output_retention_days; /* 0: keep outputs until an admin deletes them */
+	/* Per-session limits, set in the sandbox as hard rlimits.  Every
+	 * session has a UID of its own, so RLIMIT_NPROC bounds one session. */
+	uint32_t max_processes;
+	uint32_t max_open_files;
+	uint32_t max_file_size_mb; /* 0: no limit */
 };
 
 /* Fill *ret with the defaults, then the file's values.  A missing file means

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -106,6 +107,21 @@ static _Noreturn void exec_shell(const struct launch *l, const sigset_t *old_mas
 	child_fail("exec %s: %s", l->shell, strerror(errno));
 }
 
+/* The session's limits, hard (the session cannot raise them back), set
+ * while pid 1 is still root and before anything of the session runs.  The
+ * UID is the session's alone, so RLIMIT_NPROC counts this session only: a
+ * fork bomb stops at its own limit.  No core dumps, ever. */
+static void set_limits(const struct launch *l)
+{
+	struct rlimit nproc = {l->max_processes, l->max_processes};
+	struct rlimit nofile = {l->max_open_files, l->max_open_files};
+	rlim_t fs = l->max_file_size_mb ? (rlim_t)l->max_file_size_mb << 20 : RLIM_INFINITY;
+	struct rlimit fsize = {fs, fs}, core = {0, 0};
+	if (setrlimit(RLIMIT_NPROC, &nproc) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
+	    setrlimit(RLIMIT_FSIZE, &fsize) < 0 || setrlimit(RLIMIT_CORE, &core) < 0)
+		child_fail("setting the session's limits: %s", strerror(errno));
+}
+
 /* pid 1 of the new namespaces.  Never returns. */
 static _Noreturn void sandbox_pid1(const struct launch *l)
 {
@@ -113,6 +129,7 @@ static _Noreturn void sandbox_pid1(const struct launch *l)
 	if (r < 0)
 		_exit(126);
 	build_root(l);
+	set_limits(l);
 	char err[256];
 	if (drop_privileges(l->uid, l->gid, LIFE_FD, err, sizeof(err)) < 0)
 		child_fail("dropping privileges: %s", err);

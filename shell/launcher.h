@@ -15,6 +15,7 @@
 #include "shell/sandbox.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct launch {
@@ -26,6 +27,8 @@ struct launch {
 	const char *shell; /* path of the real shell */
 	char *const *argv; /* the real shell's argv */
 	char *const *envp;
+	/* Hard rlimits of the session (config [sandbox]); file size 0: none. */
+	uint32_t max_processes, max_open_files, max_file_size_mb;
 };
 
 /* Runs the session; returns its exit status (>= 0), or -errno when the

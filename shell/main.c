@@ -206,6 +206,9 @@ int main(int argc, char **argv)
 	    .shell = cfg.shell,
 	    .argv = shell_args,
 	    .envp = env.vars,
+	    .max_processes = cfg.max_processes,
+	    .max_open_files = cfg.max_open_files,
+	    .max_file_size_mb = cfg.max_file_size_mb,
 	};
 	int status = launcher_run(&l, err, sizeof(err));
 	if (status < 0)

@@ -71,7 +71,10 @@ static void test_good(void)
 				      "database = /srv/ephemera/state.db\n"
 				      "[sandbox]\n"
 				      "shell = /bin/sh\n"
-				      "hostname = box-1\n",
+				      "hostname = box-1\n"
+				      "max_processes = 200\n"
+				      "max_open_files = 300\n"
+				      "max_file_size_mb = 7\n",
 				      0644);
 	char err[512] = "";
 	struct ephemera_config cfg;
@@ -79,7 +82,7 @@ static void test_good(void)
 	if (!is_errno(r, 0, "good file loads"))
 		diag("%s", err);
 	if (r < 0) {
-		skip(12, "good file did not load");
+		skip(13, "good file did not load");
 		return;
 	}
 	is_int(cfg.n_gateway_users, 1, "one gateway user");
@@ -95,6 +98,8 @@ static void test_good(void)
 	is_str(cfg.database, "/srv/ephemera/state.db", "database");
 	is_str(cfg.shell, "/bin/sh", "shell");
 	is_str(cfg.hostname, "box-1", "hostname");
+	ok(cfg.max_processes == 200 && cfg.max_open_files == 300 && cfg.max_file_size_mb == 7,
+	   "max_processes, max_open_files, max_file_size_mb");
 	config_free(&cfg);
 	ok(cfg.sessions_dir == NULL && cfg.n_gateway_users == 0, "config_free empties the struct");
 
@@ -122,7 +127,7 @@ static void test_missing(void)
 	int r = config_load(path, &cfg, err, sizeof(err));
 	is_errno(r, 0, "missing file: defaults");
 	if (r < 0) {
-		skip(7, "missing file did not load");
+		skip(8, "missing file did not load");
 		return;
 	}
 	is_int(cfg.uid_min, 2013265920u, "default uid_min 2013265920");
@@ -132,6 +137,8 @@ static void test_missing(void)
 	is_str(cfg.shell, "/bin/bash", "default shell");
 	is_int(cfg.n_gateway_users + cfg.n_gateway_groups, 0, "no gateway accounts by default");
 	ok(cfg.max_sessions_per_owner > 0, "a default session limit");
+	ok(cfg.max_processes == 1024 && cfg.max_open_files == 1024 && cfg.max_file_size_mb == 0,
+	   "default limits: 1024 processes, 1024 files, no file size limit");
 	config_free(&cfg);
 }
 
@@ -162,6 +169,10 @@ static void test_bad(void)
 	refuse("dotdot.conf", "[allocator]\n\n\ndatabase = /var/lib/../../etc/x.db\n", -EINVAL,
 	       ":4:", "database");
 	refuse("bad-host.conf", "[sandbox]\nhostname = a.b\n", -EINVAL, ":2:", "hostname");
+	refuse("nproc.conf", "[sandbox]\nmax_processes = 7\n", -EINVAL, ":2:",
+	       "max_processes must be a number from 8");
+	refuse("nofile.conf", "[sandbox]\nmax_open_files = lots\n", -EINVAL, ":2:",
+	       "max_open_files");
 	refuse("syntax.conf", "[allocator]\nno equals sign here\n", -EINVAL, ":2:", "syntax error");
 
 	/* inih would split a line longer than its buffer into two. */
