@@ -3,6 +3,7 @@
  * /etc/pam.d/sshd are read directly and treated as untrusted text: a line we
  * cannot parse is skipped, never a reason to trust more. */
 #include "allocator/doctor.h"
+#include "allocator/doctor-internal.h"
 
 #include "allocator/gateway.h"
 #include "allocator/home.h"
@@ -30,26 +31,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#define SSHD_PATH    "/usr/sbin/sshd"
-#define SSHD_SNIPPET "/etc/ssh/sshd_config.d/ephemera.conf"
-#define PAM_INCLUDE  "/etc/pam.d/ephemera"
-#define SSHD_OUT_MAX (256u << 10)
 
-enum level { OK, WARN, FAIL };
 static const char *const level_names[] = {"OK", "WARN", "FAIL"};
-
-struct doctor {
-	const char *conf_path;
-	struct ephemera_config cfg;
-	bool have_cfg;
-	char cfg_err[512];
-};
 
 typedef enum level (*check_fn)(const struct doctor *d, const void *arg, char *why, size_t len);
 
-static enum level verdict(char *why, size_t len, enum level l, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static enum level verdict(char *why, size_t len, enum level l, const char *fmt, ...)
+enum level doctor_verdict(char *why, size_t len, enum level l, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -58,9 +45,7 @@ static enum level verdict(char *why, size_t len, enum level l, const char *fmt, 
 	return l;
 }
 
-/* Appends "; text" (or text) to why: for checks that collect several findings. */
-static void append(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *why, size_t len, const char *fmt, ...)
+void doctor_append(char *why, size_t len, const char *fmt, ...)
 {
 	size_t n = strlen(why);
 	if (n + 2 >= len)
@@ -73,9 +58,7 @@ static void append(char *why, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Runs fn(arg) in a child; its return value (0 or a positive errno) is the
- * child's exit status.  Kernel features are tried there, not in us. */
-static int in_child(int (*fn)(int), int arg)
+int doctor_in_child(int (*fn)(int), int arg)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -96,10 +79,10 @@ static enum level check_config(const struct doctor *d, const void *arg, char *wh
 	(void)arg;
 	struct stat st;
 	if (!d->have_cfg)
-		return verdict(why, len, FAIL, "%s", d->cfg_err);
+		return doctor_verdict(why, len, FAIL, "%s", d->cfg_err);
 	if (lstat(d->conf_path, &st) < 0)
-		return verdict(why, len, WARN, "%s: %m: the built-in defaults apply", d->conf_path);
-	return verdict(why, len, OK, "%s", d->conf_path);
+		return doctor_verdict(why, len, WARN, "%s: %m: the built-in defaults apply", d->conf_path);
+	return doctor_verdict(why, len, OK, "%s", d->conf_path);
 }
 
 /* ---- the kernel ---- */
@@ -130,13 +113,13 @@ static enum level check_namespaces(const struct doctor *d, const void *arg, char
 		  {CLONE_NEWUTS, "uts"},  {CLONE_NEWIPC, "ipc"}, {CLONE_NEWCGROUP, "cgroup"}};
 	why[0] = '\0';
 	for (size_t i = 0; i < ELEMENTSOF(ns); i++) {
-		int e = in_child(try_namespace, ns[i].flag);
+		int e = doctor_in_child(try_namespace, ns[i].flag);
 		if (e)
-			append(why, len, "%s: %s", ns[i].name, strerror(e));
+			doctor_append(why, len, "%s: %s", ns[i].name, strerror(e));
 	}
 	if (why[0])
 		return FAIL;
-	return verdict(why, len, OK, "mount, pid, net, uts, ipc and cgroup namespaces created");
+	return doctor_verdict(why, len, OK, "mount, pid, net, uts, ipc and cgroup namespaces created");
 }
 
 /* A filter that makes getppid() fail with EPERM: loaded, it must act. */
@@ -159,285 +142,12 @@ static int try_seccomp(int unused)
 static enum level check_seccomp(const struct doctor *d, const void *arg, char *why, size_t len)
 {
 	(void)d, (void)arg;
-	int e = in_child(try_seccomp, 0);
+	int e = doctor_in_child(try_seccomp, 0);
 	if (e == EPROTO)
-		return verdict(why, len, FAIL, "a filter loaded but did not act");
+		return doctor_verdict(why, len, FAIL, "a filter loaded but did not act");
 	if (e)
-		return verdict(why, len, FAIL, "cannot load a filter: %s", strerror(e));
-	return verdict(why, len, OK, "a filter loaded and acted");
-}
-
-/* ---- ephemera-shell and /etc/shells ---- */
-
-static enum level check_shell(const struct doctor *d, const void *arg, char *why, size_t len)
-{
-	(void)d, (void)arg;
-	struct stat st;
-	if (stat(GATEWAY_SHELL, &st) < 0)
-		return verdict(why, len, FAIL, "%s: %m", GATEWAY_SHELL);
-	if (!S_ISREG(st.st_mode))
-		return verdict(why, len, FAIL, "%s is not a regular file", GATEWAY_SHELL);
-	if (st.st_uid != 0)
-		return verdict(why, len, FAIL, "%s is owned by uid %u, not root", GATEWAY_SHELL,
-			       (unsigned)st.st_uid);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return verdict(why, len, FAIL, "%s is writable by %s (mode %04o)", GATEWAY_SHELL,
-			       st.st_mode & S_IWOTH ? "others" : "its group",
-			       (unsigned)(st.st_mode & 07777));
-	if (!(st.st_mode & S_ISUID) || !(st.st_mode & S_IXOTH))
-		return verdict(why, len, FAIL, "%s is not setuid root and executable (mode %04o)",
-			       GATEWAY_SHELL, (unsigned)(st.st_mode & 07777));
-	return verdict(why, len, OK, "%s setuid root, mode %04o", GATEWAY_SHELL,
-		       (unsigned)(st.st_mode & 07777));
-}
-
-/* A directory above the shell: root's, not writable by others (FAIL) or by
- * a group other than root's (WARN).  Findings go to why. */
-static enum level check_dir(const char *path, char *why, size_t len)
-{
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		append(why, len, "%s: %m", path);
-		return FAIL;
-	}
-	if (st.st_uid != 0 || (st.st_mode & S_IWOTH)) {
-		append(why, len, "%s: owner uid %u, mode %04o", path, (unsigned)st.st_uid,
-		       (unsigned)(st.st_mode & 07777));
-		return FAIL;
-	}
-	if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
-		append(why, len, "%s: writable by group %u", path, (unsigned)st.st_gid);
-		return WARN;
-	}
-	return OK;
-}
-
-/* Every directory from / down to dir, the worst level of them. */
-static enum level check_chain(const char *dir, char *why, size_t len)
-{
-	enum level l = check_dir("/", why, len);
-	for (size_t i = 1, n = strlen(dir); i <= n; i++) {
-		if (dir[i] != '/' && dir[i] != '\0')
-			continue;
-		char prefix[PATH_MAX];
-		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, dir);
-		enum level r = check_dir(prefix, why, len);
-		l = r > l ? r : l;
-	}
-	return l;
-}
-
-static enum level check_shell_dirs(const struct doctor *d, const void *arg, char *why, size_t len)
-{
-	(void)d, (void)arg;
-	char lexical[PATH_MAX], real[PATH_MAX];
-	snprintf(lexical, sizeof(lexical), "%s", GATEWAY_SHELL);
-	why[0] = '\0';
-	enum level l = check_chain(dirname(lexical), why, len);
-	/* Through symlinks too: where the file really is. */
-	if (realpath(GATEWAY_SHELL, real)) {
-		enum level r = check_chain(dirname(real), why, len);
-		l = r > l ? r : l;
-	}
-	if (l == OK)
-		snprintf(why, len, "every directory above %s is root's alone", GATEWAY_SHELL);
-	return l;
-}
-
-static enum level check_etc_shells(const struct doctor *d, const void *arg, char *why, size_t len)
-{
-	(void)d, (void)arg;
-	_cleanup_fclose_ FILE *f = fopen("/etc/shells", "re");
-	if (!f)
-		return verdict(why, len, errno == ENOENT ? OK : WARN, "/etc/shells: %m");
-	char line[1024];
-	for (int n = 1; fgets(line, sizeof(line), f); n++) {
-		line[strcspn(line, " \t\r\n#")] = '\0';
-		const char *base = strrchr(line, '/');
-		if (base && strcmp(base + 1, "ephemera-shell") == 0)
-			return verdict(why, len, FAIL,
-				       "line %d lists %s: su -s and chsh then treat it as an "
-				       "ordinary shell; remove it",
-				       n, line);
-	}
-	return verdict(why, len, OK, "ephemera-shell is not listed");
-}
-
-/* ---- PAM ---- */
-
-/* Whether a PAM file has "@include ephemera" and whether it loads the module. */
-static int pam_refs(const char *path, bool *ret_include, bool *ret_module)
-{
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return neg_errno();
-	char line[1024];
-	*ret_include = *ret_module = false;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "#\n")] = '\0';
-		char *save = NULL, *first = strtok_r(line, " \t", &save);
-		for (char *t = first; t; t = strtok_r(NULL, " \t", &save)) {
-			const char *base = strrchr(t, '/');
-			*ret_module |= strcmp(base ? base + 1 : t, "pam_ephemera.so") == 0;
-			*ret_include |= t != first && strcmp(first, "@include") == 0 &&
-					strcmp(t, "ephemera") == 0;
-		}
-	}
-	return 0;
-}
-
-static enum level check_pam_service(const struct doctor *d, const void *arg, char *why,
-				    size_t len)
-{
-	(void)d;
-	const char *service = arg;
-	char path[64];
-	bool include, module;
-	snprintf(path, sizeof(path), "/etc/pam.d/%s", service);
-	if (pam_refs(path, &include, &module) < 0)
-		return verdict(why, len, WARN, "%s: %m", path);
-	if (module)
-		return verdict(why, len, OK, "%s loads pam_ephemera.so", path);
-	if (!include)
-		return verdict(why, len, WARN,
-			       "%s does not include ephemera: %s logins of gateway accounts get "
-			       "no session from PAM",
-			       path, service);
-	if (pam_refs(PAM_INCLUDE, &include, &module) < 0 || !module)
-		return verdict(why, len, WARN, "%s includes ephemera, but %s does not load "
-					       "pam_ephemera.so", path, PAM_INCLUDE);
-	return verdict(why, len, OK, "%s includes ephemera", path);
-}
-
-/* The security directory: where libpam's own pam_unix.so is. */
-static int pam_dir(char *ret, size_t size)
-{
-	static const char *const patterns[] = {"/lib/*/security/pam_unix.so",
-					       "/usr/lib/*/security/pam_unix.so",
-					       "/lib64/security/pam_unix.so",
-					       "/lib/security/pam_unix.so"};
-	for (size_t i = 0; i < ELEMENTSOF(patterns); i++) {
-		glob_t g;
-		if (glob(patterns[i], GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0) {
-			snprintf(ret, size, "%s", g.gl_pathv[0]);
-			globfree(&g);
-			*strrchr(ret, '/') = '\0';
-			return 0;
-		}
-		globfree(&g);
-	}
-	return -ENOENT;
-}
-
-static enum level check_pam_module(const struct doctor *d, const void *arg, char *why, size_t len)
-{
-	(void)d, (void)arg;
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	if (pam_dir(dir, sizeof(dir)) < 0)
-		return verdict(why, len, WARN, "no PAM security directory (no pam_unix.so found)");
-	snprintf(path, sizeof(path), "%s/pam_ephemera.so", dir);
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return verdict(why, len, FAIL, "%s: %m", path);
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return verdict(why, len, FAIL,
-			       "%s must be a file of root's not writable by group or others "
-			       "(owner uid %u, mode %04o)",
-			       path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-	return verdict(why, len, OK, "%s", path);
-}
-
-/* ---- sshd ---- */
-
-/* sshd -T's effective config, for a login of user (NULL: no Match context).
- * Returns sshd's exit status, or -errno. */
-static int sshd_effective(const char *user, char *out, size_t size)
-{
-	char spec[128];
-	snprintf(spec, sizeof(spec), "user=%s,host=localhost,addr=127.0.0.1", user ? user : "");
-	const char *const with[] = {SSHD_PATH, "-T", "-C", spec, NULL};
-	const char *const without[] = {SSHD_PATH, "-T", NULL};
-	return runprog(user ? with : without, out, size);
-}
-
-/* Whether the effective config has the line "key value" (sshd prints lowercase keys). */
-static bool has_setting(const char *conf, const char *key, const char *value)
-{
-	char want[128];
-	int n = snprintf(want, sizeof(want), "%s %s", key, value);
-	for (const char *p = conf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strncmp(p, want, (size_t)n) == 0 && (p[n] == '\n' || p[n] == '\0' || p[n] == ' '))
-			return true;
-	return false;
-}
-
-/* sshd -T failed: its first line says why. */
-static enum level sshd_failed(int r, const char *out, char *why, size_t len)
-{
-	if (r < 0)
-		return verdict(why, len, WARN, "cannot run %s: %s", SSHD_PATH, strerror(-r));
-	return verdict(why, len, WARN, "cannot tell: %s -T failed with status %d: %.*s", SSHD_PATH,
-		       r, (int)strcspn(out, "\n"), out);
-}
-
-/* The policy applies to each gateway user: forwarding off, no ~/.ssh/rc. */
-static enum level check_sshd_policy(const struct doctor *d, const void *arg, char *why,
-				    size_t len)
-{
-	(void)arg;
-	if (access(SSHD_PATH, X_OK) < 0)
-		return verdict(why, len, OK, "sshd is not installed");
-	if (access(SSHD_SNIPPET, R_OK) < 0)
-		return verdict(why, len, WARN, "%s: %m", SSHD_SNIPPET);
-	_cleanup_free_ char *out = malloc(SSHD_OUT_MAX);
-	if (!out)
-		return verdict(why, len, WARN, "out of memory");
-	why[0] = '\0';
-	for (size_t i = 0; i < d->cfg.n_gateway_users; i++) {
-		const char *u = d->cfg.gateway_users[i];
-		int r = sshd_effective(u, out, SSHD_OUT_MAX);
-		if (r != 0)
-			return sshd_failed(r, out, why, len);
-		if (!has_setting(out, "disableforwarding", "yes") ||
-		    !has_setting(out, "permituserrc", "no"))
-			append(why, len, "%s: forwarding or ~/.ssh/rc allowed (not on the Match line "
-					 "of %s?)", u, SSHD_SNIPPET);
-	}
-	if (why[0])
-		return WARN;
-	return verdict(why, len, OK, "%s in effect for %zu gateway user(s)", SSHD_SNIPPET,
-		       d->cfg.n_gateway_users);
-}
-
-static bool internal_sftp(const char *conf)
-{
-	return has_setting(conf, "subsystem", "sftp internal-sftp") ||
-	       has_setting(conf, "forcecommand", "internal-sftp");
-}
-
-/* internal-sftp runs inside sshd and never reaches ephemera-shell; OpenSSH
- * 9.2 allows no Subsystem in a Match block, so it would serve every account. */
-static enum level check_sshd_sftp(const struct doctor *d, const void *arg, char *why, size_t len)
-{
-	(void)arg;
-	if (access(SSHD_PATH, X_OK) < 0)
-		return verdict(why, len, OK, "sshd is not installed");
-	_cleanup_free_ char *out = malloc(SSHD_OUT_MAX);
-	if (!out)
-		return verdict(why, len, WARN, "out of memory");
-	size_t n = d->cfg.n_gateway_users;
-	for (size_t i = 0; i < (n ? n : 1); i++) {
-		const char *u = n ? d->cfg.gateway_users[i] : NULL;
-		int r = sshd_effective(u, out, SSHD_OUT_MAX);
-		if (r != 0)
-			return sshd_failed(r, out, why, len);
-		if (internal_sftp(out))
-			return verdict(why, len, FAIL,
-				       "sshd serves sftp with internal-sftp%s%s: it never runs "
-				       "ephemera-shell, so gateway accounts get an unsandboxed sftp",
-				       u ? " for " : "", u ? u : "");
-	}
-	return verdict(why, len, OK, "sftp runs through the login shell");
+		return doctor_verdict(why, len, FAIL, "cannot load a filter: %s", strerror(e));
+	return doctor_verdict(why, len, OK, "a filter loaded and acted");
 }
 
 /* ---- state on the disk ---- */
@@ -452,17 +162,17 @@ static enum level check_sessions_dir(const struct doctor *d, const void *arg, ch
 	const char *dir = d->cfg.sessions_dir;
 	struct stat st;
 	if (lstat(dir, &st) < 0)
-		return verdict(why, len, errno == ENOENT ? WARN : FAIL, "%s: %m%s", dir,
+		return doctor_verdict(why, len, errno == ENOENT ? WARN : FAIL, "%s: %m%s", dir,
 			       errno == ENOENT ? " (made at the first login)" : "");
 	mode_t mode = st.st_mode & 07777;
 	if (S_ISDIR(st.st_mode) && mode != 0711 && !(mode & 0022))
-		return verdict(why, len, WARN, "%s: mode %04o, not 0711 (the next login resets it)",
+		return doctor_verdict(why, len, WARN, "%s: mode %04o, not 0711 (the next login resets it)",
 			       dir, (unsigned)mode);
 	int fd = home_open_sessions_dir(dir, true);
 	if (fd < 0)
-		return verdict(why, len, FAIL, "%s: %s", dir, home_strerror(fd));
+		return doctor_verdict(why, len, FAIL, "%s: %s", dir, home_strerror(fd));
 	close(fd);
-	return verdict(why, len, OK, "%s: root's, 0711, on a nosuid,nodev mount", dir);
+	return doctor_verdict(why, len, OK, "%s: root's, 0711, on a nosuid,nodev mount", dir);
 }
 
 /* path is root's with exactly this mode, and of this type. */
@@ -470,10 +180,10 @@ static enum level check_node(const char *path, mode_t type, mode_t mode, char *w
 {
 	struct stat st;
 	if (lstat(path, &st) < 0)
-		return verdict(why, len, errno == ENOENT ? WARN : FAIL, "%s: %m%s", path,
+		return doctor_verdict(why, len, errno == ENOENT ? WARN : FAIL, "%s: %m%s", path,
 			       errno == ENOENT ? " (made at the first login)" : "");
 	if ((st.st_mode & S_IFMT) != type || st.st_uid != 0 || (st.st_mode & 07777) != mode)
-		return verdict(why, len, FAIL, "%s must be root's, mode %04o (is uid %u, mode %04o%s)",
+		return doctor_verdict(why, len, FAIL, "%s must be root's, mode %04o (is uid %u, mode %04o%s)",
 			       path, (unsigned)mode, (unsigned)st.st_uid,
 			       (unsigned)(st.st_mode & 07777),
 			       (st.st_mode & S_IFMT) != type ? ", wrong type" : "");
@@ -493,10 +203,10 @@ static enum level check_database(const struct doctor *d, const void *arg, char *
 	struct db *db;
 	char err[512];
 	if (db_open(d->cfg.database, &db, err, sizeof(err)) < 0)
-		return verdict(why, len, FAIL, "%s", err);
+		return doctor_verdict(why, len, FAIL, "%s", err);
 	int r = db_integrity_check(db);
-	l = r < 0 ? verdict(why, len, FAIL, "%s: %s", d->cfg.database, db_errmsg(db))
-		  : verdict(why, len, OK, "%s: integrity_check ok", d->cfg.database);
+	l = r < 0 ? doctor_verdict(why, len, FAIL, "%s: %s", d->cfg.database, db_errmsg(db))
+		  : doctor_verdict(why, len, OK, "%s: integrity_check ok", d->cfg.database);
 	db_close(db);
 	return l;
 }
@@ -526,7 +236,7 @@ static void scan_entry(struct range_scan *s, char **f, size_t n)
 		if (n >= 3 && parse_u64(f[1], 0, UINT32_MAX, &a) == 0 &&
 		    parse_u64(f[2], 1, UINT32_MAX, &b) == 0 && in_range(s->cfg, a, a + b - 1) &&
 		    s->hits++ == 0)
-			append(s->why, s->len, "%s: %.32s has %llu-%llu", s->file, f[0],
+			doctor_append(s->why, s->len, "%s: %.32s has %llu-%llu", s->file, f[0],
 			       (unsigned long long)a, (unsigned long long)(a + b - 1));
 		return;
 	}
@@ -534,7 +244,7 @@ static void scan_entry(struct range_scan *s, char **f, size_t n)
 		int k = s->id_fields[i];
 		if (k >= 0 && (size_t)k < n && parse_u64(f[k], 0, UINT32_MAX, &a) == 0 &&
 		    in_range(s->cfg, a, a) && s->hits++ == 0)
-			append(s->why, s->len, "%s: %.32s has %s %llu", s->file, f[0],
+			doctor_append(s->why, s->len, "%s: %.32s has %s %llu", s->file, f[0],
 			       s->id_names[i], (unsigned long long)a);
 	}
 }
@@ -581,14 +291,14 @@ static enum level check_uid_range(const struct doctor *d, const void *arg, char 
 		scans[i].len = len;
 		int r = scan_file(&scans[i]);
 		if (r < 0)
-			append(why, len, "%s: %s", scans[i].file, strerror(-r));
+			doctor_append(why, len, "%s: %s", scans[i].file, strerror(-r));
 		if (scans[i].hits > 1)
-			append(why, len, "%u entries of %s in all", scans[i].hits, scans[i].file);
+			doctor_append(why, len, "%u entries of %s in all", scans[i].hits, scans[i].file);
 		hits += scans[i].hits + (r < 0);
 	}
 	if (hits)
 		return FAIL;
-	return verdict(why, len, OK, "%u-%u: in no passwd, group, subuid or subgid entry",
+	return doctor_verdict(why, len, OK, "%u-%u: in no passwd, group, subuid or subgid entry",
 		       d->cfg.uid_min, d->cfg.uid_max);
 }
 
@@ -600,9 +310,9 @@ static void check_user(const char *user, char *why, size_t len)
 	struct passwd pw, *res = NULL;
 	int e = getpwnam_r(user, &pw, buf, sizeof(buf), &res);
 	if (e || !res)
-		append(why, len, "%s: %s", user, e ? strerror(e) : "no such account");
+		doctor_append(why, len, "%s: %s", user, e ? strerror(e) : "no such account");
 	else if (strcmp(pw.pw_shell, GATEWAY_SHELL) != 0)
-		append(why, len, "%s: shell %.60s, not %s (PAM refuses its logins)", user,
+		doctor_append(why, len, "%s: shell %.60s, not %s (PAM refuses its logins)", user,
 		       pw.pw_shell, GATEWAY_SHELL);
 }
 
@@ -611,16 +321,16 @@ static enum level check_gateways(const struct doctor *d, const void *arg, char *
 	(void)arg;
 	const struct ephemera_config *c = &d->cfg;
 	if (c->n_gateway_users + c->n_gateway_groups == 0)
-		return verdict(why, len, WARN, "no gateway accounts in [gateway] accounts");
+		return doctor_verdict(why, len, WARN, "no gateway accounts in [gateway] accounts");
 	why[0] = '\0';
 	for (size_t i = 0; i < c->n_gateway_users; i++)
 		check_user(c->gateway_users[i], why, len);
 	for (size_t i = 0; i < c->n_gateway_groups; i++)
 		if (!getgrnam(c->gateway_groups[i]))
-			append(why, len, "@%s: no such group", c->gateway_groups[i]);
+			doctor_append(why, len, "@%s: no such group", c->gateway_groups[i]);
 	if (why[0])
 		return WARN;
-	return verdict(why, len, OK, "%zu user(s) with shell %s, %zu group(s)", c->n_gateway_users,
+	return doctor_verdict(why, len, OK, "%zu user(s) with shell %s, %zu group(s)", c->n_gateway_users,
 		       GATEWAY_SHELL, c->n_gateway_groups);
 }
 
@@ -662,15 +372,15 @@ static enum level check_sysctl(const struct doctor *d, const void *arg, char *wh
 	char value[32];
 	int r = read_sysctl(s, value, sizeof(value));
 	if (r == -ENOENT && s == &legacy_tiocsti)
-		return verdict(why, len, WARN,
+		return doctor_verdict(why, len, WARN,
 			       "no dev.tty.legacy_tiocsti on this kernel (before Linux 6.2): "
 			       "TIOCSTI cannot be turned off; ephemera-shell's seccomp filter "
 			       "blocks it inside sessions anyway");
 	if (r < 0)
-		return verdict(why, len, WARN, "/proc/sys/%s: %s", s->path, strerror(-r));
+		return doctor_verdict(why, len, WARN, "/proc/sys/%s: %s", s->path, strerror(-r));
 	if (strcmp(value, s->want) != 0)
-		return verdict(why, len, WARN, "%s, not %s: %s", value, s->want, s->why);
-	return verdict(why, len, OK, "%s", value);
+		return doctor_verdict(why, len, WARN, "%s, not %s: %s", value, s->want, s->why);
+	return doctor_verdict(why, len, OK, "%s", value);
 }
 
 /* ---- the table ---- */
