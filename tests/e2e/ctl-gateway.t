@@ -11,11 +11,9 @@ enter_testenv "$@"
 SHELL_BIN=$(command -v ephemera-shell)
 CONF=/etc/ephemera/ephemera.conf
 STATE=/var/lib/ephemera/gateways
-UID_MIN=2013265920 UID_MAX=2013331455
 NEW=ephgw-new
 work=$(mktemp -d /tmp/ctl-gateway.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$UID_MIN" ] && [ "$1" -le "$UID_MAX" ]; }
 # accounts: the accounts value of the config, as ephemera-shell would see it
 accounts() { sed -n 's/^accounts *= *//p' "$CONF"; }
 shell_of() { getent passwd "$1" | cut -d: -f7; }

@@ -68,6 +68,27 @@ like() {
 
 diag() { echo "# $*"; }
 
+# The session records, for the tests that look at them (the default range
+# of ephemera.conf(5): testenv's config does not change it).
+UID_MIN=2013265920 UID_MAX=2013331455
+in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$UID_MIN" ] && [ "$1" -le "$UID_MAX" ]; }
+state_of() { sql "SELECT state FROM sessions WHERE name = '$1'"; }
+uid_of() { sql "SELECT uid FROM sessions WHERE name = '$1'"; }
+last_rowid() { # 0 before the first login has made the database
+	local r
+	r=$(sql "SELECT coalesce(max(rowid), 0) FROM sessions" 2>/dev/null)
+	echo "${r:-0}"
+}
+# wait_state NAME REGEX [TENTHS]: until the session's state matches (5 s default)
+wait_state() {
+	local i
+	for i in $(seq "${3:-50}"); do
+		[[ "$(state_of "$1")" =~ ^($2)$ ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ready_session: the name of the newest active session once its home holds
 # .ready (the session's command touches it), or "" after 10 s.
 ready_session() {

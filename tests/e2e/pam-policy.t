@@ -11,7 +11,6 @@ TESTENV_ARGS=--sshd
 . "$(dirname "$0")/lib.sh"
 enter_testenv "$@"
 
-UID_MIN=2013265920 UID_MAX=2013331455
 read -r -a ssh_words <<<"$EPHEMERA_SSH"
 SSH_OPTS=("${ssh_words[@]:1:${#ssh_words[@]}-2}") # -p 2222 -i KEY -o ...
 GW=agent-session@127.0.0.1
@@ -38,12 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$UID_MIN" ] && [ "$1" -le "$UID_MAX" ]; }
-last_rowid() {
-	local r
-	r=$(sql "SELECT coalesce(max(rowid), 0) FROM sessions" 2>/dev/null)
-	echo "${r:-0}"
-}
 listening() { ss -ltnH "sport = :$1" | grep -q .; }
 wait_listening() { # PORT: until something listens on it (5 s)
 	local i

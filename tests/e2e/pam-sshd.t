@@ -10,7 +10,6 @@ TESTENV_ARGS=--sshd
 . "$(dirname "$0")/lib.sh"
 enter_testenv "$@"
 
-UID_MIN=2013265920 UID_MAX=2013331455
 # The ssh command line of testenv, split: ssh OPTIONS... agent-session@127.0.0.1
 read -r -a ssh_words <<<"$EPHEMERA_SSH"
 SSH_OPTS=("${ssh_words[@]:1:${#ssh_words[@]}-2}")
@@ -37,25 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$UID_MIN" ] && [ "$1" -le "$UID_MAX" ]; }
-state_of() { sql "SELECT state FROM sessions WHERE name = '$1'"; }
-uid_of() { sql "SELECT uid FROM sessions WHERE name = '$1'"; }
 name_of_uid() { sql "SELECT name FROM sessions WHERE uid = $1 ORDER BY rowid DESC LIMIT 1"; }
-last_rowid() { # 0 before the first login has made the database
-	local r
-	r=$(sql "SELECT coalesce(max(rowid), 0) FROM sessions" 2>/dev/null)
-	echo "${r:-0}"
-}
 procs_of() { ps -e -o uid= | awk -v u="$1" '$1 == u' | wc -l; }
-# wait_state NAME REGEX [TENTHS]: until the session's state matches (5 s default)
-wait_state() {
-	local i
-	for i in $(seq "${3:-50}"); do
-		[[ "$(state_of "$1")" =~ ^($2)$ ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # wait_session ROWID: the name of the first sshd session after ROWID that is
 # active (its shell runs), within 5 s
 wait_session() {

@@ -7,22 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 enter_testenv "$@"
 
-UID_MIN=2013265920 UID_MAX=2013331455
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$UID_MIN" ] && [ "$1" -le "$UID_MAX" ]; }
-last_rowid() {
-	local r
-	r=$(sql "SELECT coalesce(max(rowid), 0) FROM sessions" 2>/dev/null)
-	echo "${r:-0}"
-}
-state_of() { sql "SELECT state FROM sessions WHERE name = '$1'"; }
-wait_state() { # NAME REGEX [TENTHS]: until the session's state matches (5 s)
-	local i
-	for i in $(seq "${3:-50}"); do
-		[[ "$(state_of "$1")" =~ ^($2)$ ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 procs_of() { ps -e -o uid= | awk -v u="$1" '$1 == u' | wc -l; }
 servers=()
 cleanup() {
@@ -67,6 +51,22 @@ check_session() {
 	is "$(procs_of "$2")" 0 "  ... and no process of its uid is left"
 }
 
+# in_terminal_session MARK WHO PROMPT SERVICE: the shell on the terminal is a
+# session allocated after rowid MARK; exit goes back to WHO's PROMPT (a
+# regex), and the session is recorded and reaped (check_session).
+in_terminal_session() {
+	local mark=$1 who=$2 prompt=$3 service=$4 uid name
+	send "echo UID-\$(id -u)-END" Enter
+	wait_for_re '^UID-[0-9]+-END$'
+	uid=$(screen | sed -n 's/^UID-\([0-9]*\)-END$/\1/p' | tail -n 1)
+	ok "  ... running as a transient UID ($uid)" in_range "$uid"
+	name=$(session_after "$mark")
+	ok "  ... the prompt names the session ($name)" wait_for_re "^$name@ephemera:~\\$"
+	send "exit" Enter
+	ok "exit returns to $who's prompt" wait_for_re "$prompt"
+	check_session "$name" "$uid" "$service"
+}
+
 # ---- su - agent-session -c 'id -u' from root ----
 mark=$(last_rowid)
 uid=$(su - agent-session -c 'id -u' 2>&1)
@@ -93,15 +93,7 @@ send "su - agent-session" Enter
 ok_screen "su - agent-session asks plainuser for the password" wait_for_re '^Password: *$'
 send "Gw-pass-42" Enter
 ok_screen "  ... and with it gives a shell" wait_for_re '@ephemera:~\$ *$'
-send "echo UID-\$(id -u)-END" Enter
-wait_for_re '^UID-[0-9]+-END$'
-uid=$(screen | sed -n 's/^UID-\([0-9]*\)-END$/\1/p' | tail -n 1)
-ok "  ... running as a transient UID ($uid)" in_range "$uid"
-name=$(session_after "$mark")
-ok "  ... the prompt names the session ($name)" wait_for_re "^$name@ephemera:~\\$"
-send "exit" Enter
-ok "exit returns to plainuser's prompt" wait_for_re '^plain-prompt\$ *$'
-check_session "$name" "$uid" su-l
+in_terminal_session "$mark" plainuser '^plain-prompt\$ *$' su-l
 # The control: a wrong password gives no shell and no session.
 mark=$(last_rowid)
 send "clear" Enter
@@ -119,15 +111,7 @@ send "PS1='root-prompt\$ '" Enter
 mark=$(last_rowid)
 send "script -qec 'login -f agent-session' /dev/null" Enter
 ok_screen "login -f agent-session under script gives a shell" wait_for_re '@ephemera:~\$ *$' 100
-send "echo UID-\$(id -u)-END" Enter
-wait_for_re '^UID-[0-9]+-END$'
-uid=$(screen | sed -n 's/^UID-\([0-9]*\)-END$/\1/p' | tail -n 1)
-ok "  ... running as a transient UID ($uid)" in_range "$uid"
-name=$(session_after "$mark")
-ok "  ... the prompt names the session ($name)" wait_for_re "^$name@ephemera:~\\$"
-send "exit" Enter
-ok "exit returns to root's prompt" wait_for_re '^root-prompt\$ *$'
-check_session "$name" "$uid" login
+in_terminal_session "$mark" root '^root-prompt\$ *$' login
 $T kill-server
 
 done_testing

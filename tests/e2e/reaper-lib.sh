@@ -10,8 +10,6 @@ mkdir -p "$LOGS"
 
 # Processes of a uid, zombies left out (a zombie runs nothing).
 procs_of() { ps -e -o uid=,stat= | awk -v u="$1" '$1 == u && $2 !~ /^Z/' | wc -l; }
-state_of() { sql "SELECT state FROM sessions WHERE name = '$1'"; }
-uid_of() { sql "SELECT uid FROM sessions WHERE name = '$1'"; }
 max_rowid() { # 0 before the first login has created the database
 	[ -s /var/lib/ephemera/ephemera.db ] && sql "SELECT coalesce(max(rowid), 0) FROM sessions" || echo 0
 }
