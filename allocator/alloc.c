@@ -53,7 +53,7 @@ static int pick_name(struct db *db, int sessions_fd, char *buf, size_t size)
 	return -EEXIST;
 }
 
-static int lookup_owner(const char *owner, uid_t *ret_uid)
+static int lookup_owner(const char *owner, uid_t *ret_uid, gid_t *ret_gid)
 {
 	char buf[4096];
 	struct passwd pw, *res = NULL;
@@ -63,6 +63,21 @@ static int lookup_owner(const char *owner, uid_t *ret_uid)
 	if (!res)
 		return -ESRCH;
 	*ret_uid = res->pw_uid;
+	*ret_gid = res->pw_gid;
+	return 0;
+}
+
+/* The profile is chosen once, here, and recorded: a config edited while the
+ * session runs does not move it to another profile. */
+static int pick_profile(const struct ephemera_config *cfg, const char *owner, gid_t gid,
+			struct db_session *s, char *err, size_t errlen)
+{
+	int e = 0;
+	const struct ephemera_profile *p = config_profile_for(cfg, owner, gid, &e);
+	if (e < 0)
+		return errbuf(e, err, errlen, "cannot tell the profile of %s: %s", owner,
+			      strerror(-e));
+	snprintf(s->profile, sizeof(s->profile), "%s", p->name);
 	return 0;
 }
 
@@ -126,10 +141,13 @@ int alloc_session(const struct ephemera_config *cfg, struct db *db, const struct
 	struct db_session s = {.state = SESSION_ALLOCATED, .created_at = (int64_t)time(NULL)};
 	if (!req->owner || !config_valid_name(req->owner))
 		return errbuf(-EINVAL, err, errlen, "invalid owner name");
-	int r = lookup_owner(req->owner, &s.owner_uid);
+	gid_t owner_gid = 0;
+	int r = lookup_owner(req->owner, &s.owner_uid, &owner_gid);
 	if (r < 0)
 		return errbuf(r, err, errlen, "owner %s: %s", req->owner,
 			      r == -ESRCH ? "no such user" : strerror(-r));
+	if ((r = pick_profile(cfg, req->owner, owner_gid, &s, err, errlen)) < 0)
+		return r;
 	snprintf(s.owner, sizeof(s.owner), "%s", req->owner);
 	snprintf(s.service, sizeof(s.service), "%s", req->service ? req->service : "");
 	snprintf(s.tty, sizeof(s.tty), "%s", req->tty ? req->tty : "");

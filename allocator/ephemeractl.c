@@ -208,9 +208,9 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 		return 1;
 	}
 	printf("name:      %s\nuid:       %u\ngid:       %u\nowner:     %s (%u)\nstate:     %s\n"
-	       "service:   %s\ntty:       %s\nrhost:     %s\nhome:      %s/%s\n",
-	       s.name, s.uid, s.gid, s.owner, s.owner_uid, session_state_name(s.state), s.service,
-	       s.tty, s.rhost, c->cfg.sessions_dir, s.name);
+	       "profile:   %s\nservice:   %s\ntty:       %s\nrhost:     %s\nhome:      %s/%s\n",
+	       s.name, s.uid, s.gid, s.owner, s.owner_uid, session_state_name(s.state), s.profile,
+	       s.service, s.tty, s.rhost, c->cfg.sessions_dir, s.name);
 	printf("events:\n");
 	r = db_each_event(c->db, name, print_event, NULL);
 	if (r < 0) {

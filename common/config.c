@@ -1,8 +1,13 @@
 /* Config parsing.  The file is opened O_NOFOLLOW|O_CLOEXEC and must be owned by
- * root and not writable by group or others: a setuid program reads it. */
+ * root and not writable by group or others: a setuid program reads it.
+ *
+ * Two passes over the file: the first reads every section but the
+ * [profile NAME] ones, so that [sandbox] (the default profile) is complete;
+ * the second reads the profiles, each starting as a copy of the default. */
 #include "common/config.h"
 
 #include "common/parse.h"
+#include "common/profile.h"
 #include "common/util.h"
 
 #include <fcntl.h>
@@ -17,13 +22,18 @@
 struct parse_ctx {
 	struct ephemera_config *cfg;
 	FILE *f;
+	int pass;      /* 1: every section but the profiles; 2: only the profiles */
 	int lineno;    /* lines read so far: the line the handler is called for */
 	int err_line;  /* line of msg */
 	char msg[256]; /* first error of ours, without file and line */
-	unsigned seen; /* bit per key, to refuse duplicates */
+	unsigned seen; /* bit per global key, to refuse duplicates */
+	char section[64]; /* pass 2: the [profile NAME] section being read */
+	struct ephemera_profile *current; /* and its profile */
 };
 
-static const char *const known_sections[] = {"gateway", "allocator", "sandbox", "reaper"};
+static const char *const known_sections[] = {"gateway", "allocator", "sandbox", "reaper",
+					     "network"};
+#define PROFILE_SECTION "profile "
 
 bool config_valid_name(const char *s)
 {
@@ -35,35 +45,6 @@ bool config_valid_name(const char *s)
 	for (size_t i = 1; i < n; i++) {
 		char c = s[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool valid_abs_path(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 2 || n >= 256 || s[0] != '/' || s[n - 1] == '/')
-		return false;
-	/* No "..", no "//", nothing a shell or a log would misread. */
-	if (strstr(s, "/../") || strstr(s, "//") || (n >= 3 && strcmp(s + n - 3, "/..") == 0) ||
-	    strstr(s, "/./") || (n >= 2 && strcmp(s + n - 2, "/.") == 0))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
-static bool valid_hostname(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-'))
 			return false;
 	}
 	return true;
@@ -139,12 +120,8 @@ enum key_id {
 	K_MAX_PER_OWNER,
 	K_SESSIONS,
 	K_DATABASE,
-	K_SHELL,
-	K_HOSTNAME,
 	K_RETENTION,
-	K_NPROC,
-	K_NOFILE,
-	K_FSIZE
+	K_PROXY_USER,
 };
 
 static const struct key {
@@ -157,12 +134,8 @@ static const struct key {
     {"allocator", "max_sessions_per_owner", K_MAX_PER_OWNER},
     {"allocator", "sessions_dir", K_SESSIONS},
     {"allocator", "database", K_DATABASE},
-    {"sandbox", "shell", K_SHELL},
-    {"sandbox", "hostname", K_HOSTNAME},
-    {"sandbox", "max_processes", K_NPROC},
-    {"sandbox", "max_open_files", K_NOFILE},
-    {"sandbox", "max_file_size_mb", K_FSIZE},
     {"reaper", "output_retention_days", K_RETENTION},
+    {"network", "proxy_user", K_PROXY_USER},
 };
 
 static int apply_key(struct parse_ctx *c, enum key_id id, const char *value)
@@ -176,21 +149,16 @@ static int apply_key(struct parse_ctx *c, enum key_id id, const char *value)
 		return set_u32(c, &cfg->max_sessions_per_owner, value, 1, 100000,
 			       "max_sessions_per_owner");
 	case K_SESSIONS:
-		return set_string(c, &cfg->sessions_dir, value, valid_abs_path,
+		return set_string(c, &cfg->sessions_dir, value, config_valid_abs_path,
 				  "sessions_dir path");
 	case K_DATABASE:
-		return set_string(c, &cfg->database, value, valid_abs_path, "database path");
-	case K_SHELL: return set_string(c, &cfg->shell, value, valid_abs_path, "shell path");
+		return set_string(c, &cfg->database, value, config_valid_abs_path,
+				  "database path");
 	case K_RETENTION:
 		return set_u32(c, &cfg->output_retention_days, value, 0, 36500,
 			       "output_retention_days");
-	case K_HOSTNAME: return set_string(c, &cfg->hostname, value, valid_hostname, "hostname");
-	case K_NPROC:
-		return set_u32(c, &cfg->max_processes, value, 8, 4194304, "max_processes");
-	case K_NOFILE:
-		return set_u32(c, &cfg->max_open_files, value, 16, 1048576, "max_open_files");
-	case K_FSIZE:
-		return set_u32(c, &cfg->max_file_size_mb, value, 0, 16777216, "max_file_size_mb");
+	case K_PROXY_USER:
+		return set_string(c, &cfg->proxy_user, value, config_valid_name, "proxy_user");
 	}
 	return -EINVAL;
 }
@@ -209,6 +177,12 @@ static int set_error(struct parse_ctx *c, const char *fmt, ...)
 	return 0;
 }
 
+static bool is_profile_section(const char *s, size_t len)
+{
+	return len > strlen(PROFILE_SECTION) &&
+	       strncmp(s, PROFILE_SECTION, strlen(PROFILE_SECTION)) == 0;
+}
+
 /* inih reader: fgets that counts lines, and sees what inih does not report --
  * over-long lines (inih would split them) and unknown sections without keys. */
 static char *read_line(char *buf, int size, void *stream)
@@ -225,9 +199,11 @@ static char *read_line(char *buf, int size, void *stream)
 			;
 	}
 	const char *p = buf + strspn(buf, " \t");
+	if (*p == '[')
+		c->section[0] = '\0'; /* a new section starts, even one named as before */
 	if (*p == '[') {
 		size_t len = strcspn(p + 1, "]");
-		bool known = false;
+		bool known = is_profile_section(p + 1, len);
 		for (size_t i = 0; i < ELEMENTSOF(known_sections); i++)
 			known |= strlen(known_sections[i]) == len &&
 				 strncmp(p + 1, known_sections[i], len) == 0;
@@ -237,12 +213,48 @@ static char *read_line(char *buf, int size, void *stream)
 	return buf;
 }
 
-/* inih handler: return 0 to flag an error on this line. */
-static int on_key(void *user, const char *section, const char *name, const char *value)
+/* A profile key: into [sandbox]'s profile in pass 1, a [profile]'s in pass 2. */
+static int on_profile_key(struct parse_ctx *c, struct ephemera_profile *p, const char *section,
+			  const char *name, const char *value)
 {
-	struct parse_ctx *c = user;
-	if (c->msg[0])
-		return 0; /* keep the first error only */
+	if (p == &c->cfg->profiles[0] && !strcmp(name, "accounts"))
+		return set_error(c, "accounts in [sandbox]: the default profile is for the "
+				    "[gateway] accounts; name accounts in a [profile NAME]");
+	char msg[200] = "";
+	int r = profile_apply(p, name, value, msg, sizeof(msg));
+	if (r == -EEXIST)
+		return set_error(c, "duplicate key '%s' in [%s]", name, section);
+	if (r == -ENOMEM)
+		return set_error(c, "out of memory");
+	if (r < 0)
+		return set_error(c, "%s", msg);
+	return 1;
+}
+
+/* Pass 2: a new [profile NAME] section starts as a copy of the default. */
+static int begin_profile(struct parse_ctx *c, const char *section)
+{
+	struct ephemera_config *cfg = c->cfg;
+	const char *name = section + strlen(PROFILE_SECTION);
+	snprintf(c->section, sizeof(c->section), "%s", section);
+	c->current = NULL;
+	if (!config_valid_name(name))
+		return set_error(c, "invalid profile name '%.40s'", name);
+	if (!strcmp(name, PROFILE_DEFAULT))
+		return set_error(c, "[profile default]: the default profile is [sandbox]");
+	if (config_profile_named(cfg, name))
+		return set_error(c, "profile '%s' is defined twice", name);
+	if (cfg->n_profiles >= PROFILE_MAX)
+		return set_error(c, "more than %d profiles", PROFILE_MAX);
+	if (profile_copy(&cfg->profiles[cfg->n_profiles], &cfg->profiles[0], name) < 0)
+		return set_error(c, "out of memory");
+	c->current = &cfg->profiles[cfg->n_profiles++];
+	return 1;
+}
+
+static int on_global_key(struct parse_ctx *c, const char *section, const char *name,
+			 const char *value)
+{
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
 		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
 			continue;
@@ -261,6 +273,32 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return set_error(c, "unknown key '%.40s' in section [%.40s]", name, section);
 }
 
+/* inih handler: return 0 to flag an error on this line. */
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *c = user;
+	if (c->msg[0])
+		return 0; /* keep the first error only */
+	bool in_profile = is_profile_section(section, strlen(section));
+	if (c->pass == 2) {
+		if (!in_profile)
+			return 1;
+		if (strcmp(section, c->section) != 0 && !begin_profile(c, section))
+			return 0;
+		if (!c->current)
+			return 0;
+		if (!profile_is_key(name))
+			return set_error(c, "unknown key '%.40s' in section [%.40s]", name,
+					 section);
+		return on_profile_key(c, c->current, section, name, value);
+	}
+	if (in_profile)
+		return 1;
+	if (!strcmp(section, "sandbox") && profile_is_key(name))
+		return on_profile_key(c, &c->cfg->profiles[0], section, name, value);
+	return on_global_key(c, section, name, value);
+}
+
 static int set_defaults(struct ephemera_config *cfg)
 {
 	*cfg = (struct ephemera_config){
@@ -269,12 +307,11 @@ static int set_defaults(struct ephemera_config *cfg)
 	    .max_sessions_per_owner = 64,
 	    .sessions_dir = strdup("/sessions"),
 	    .database = strdup("/var/lib/ephemera/ephemera.db"),
-	    .shell = strdup("/bin/bash"),
-	    .hostname = strdup("ephemera"),
-	    .max_processes = 1024,
-	    .max_open_files = 1024,
+	    .proxy_user = strdup("nobody"),
+	    .n_profiles = 1,
 	};
-	if (!cfg->sessions_dir || !cfg->database || !cfg->shell || !cfg->hostname) {
+	int r = profile_defaults(&cfg->profiles[0]);
+	if (r < 0 || !cfg->sessions_dir || !cfg->database || !cfg->proxy_user) {
 		config_free(cfg);
 		return -ENOMEM;
 	}
@@ -321,6 +358,40 @@ static int open_config(const char *path, FILE **ret_f, char *err, size_t errlen)
 	return 0;
 }
 
+/* One pass of inih over the file; 0, or -EINVAL / -EIO with err written. */
+static int parse_pass(struct parse_ctx *c, const char *path, char *err, size_t errlen)
+{
+	int line = ini_parse_stream(read_line, c, on_key, c);
+	if (line != 0 || c->msg[0]) {
+		/* Report whichever came first: inih's syntax error or ours. */
+		if (c->msg[0] && (line <= 0 || c->err_line <= line))
+			snprintf(err, errlen, "%s:%d: %s", path, c->err_line, c->msg);
+		else if (line > 0)
+			snprintf(err, errlen, "%s:%d: syntax error", path, line);
+		else
+			snprintf(err, errlen, "%s: %s", path,
+				 line == -2 ? "out of memory" : "unreadable");
+		return -EINVAL;
+	}
+	if (ferror(c->f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int parse_file(FILE *f, struct ephemera_config *cfg, const char *path, char *err,
+		      size_t errlen)
+{
+	struct parse_ctx c = {.cfg = cfg, .f = f, .pass = 1};
+	int r = parse_pass(&c, path, err, errlen);
+	if (r < 0)
+		return r;
+	rewind(f);
+	c = (struct parse_ctx){.cfg = cfg, .f = f, .pass = 2};
+	return parse_pass(&c, path, err, errlen);
+}
+
 int config_load(const char *path, struct ephemera_config *ret, char *err, size_t errlen)
 {
 	struct ephemera_config cfg;
@@ -333,26 +404,9 @@ int config_load(const char *path, struct ephemera_config *ret, char *err, size_t
 		snprintf(err, errlen, "%s: out of memory", path);
 		return r;
 	}
-	if (f) {
-		struct parse_ctx c = {.cfg = &cfg, .f = f};
-		int line = ini_parse_stream(read_line, &c, on_key, &c);
-		if (line != 0 || c.msg[0]) {
-			/* Report whichever came first: inih's syntax error or ours. */
-			if (c.msg[0] && (line <= 0 || c.err_line <= line))
-				snprintf(err, errlen, "%s:%d: %s", path, c.err_line, c.msg);
-			else if (line > 0)
-				snprintf(err, errlen, "%s:%d: syntax error", path, line);
-			else
-				snprintf(err, errlen, "%s: %s", path,
-					 line == -2 ? "out of memory" : "unreadable");
-			config_free(&cfg);
-			return -EINVAL;
-		}
-		if (ferror(f)) {
-			snprintf(err, errlen, "%s: read error", path);
-			config_free(&cfg);
-			return -EIO;
-		}
+	if (f && (r = parse_file(f, &cfg, path, err, errlen)) < 0) {
+		config_free(&cfg);
+		return r;
 	}
 	if (cfg.uid_min > cfg.uid_max) {
 		snprintf(err, errlen, "%s: uid_min %u is above uid_max %u", path, cfg.uid_min,
@@ -370,10 +424,11 @@ void config_free(struct ephemera_config *cfg)
 		free(cfg->gateway_users[i]);
 	for (size_t i = 0; i < cfg->n_gateway_groups; i++)
 		free(cfg->gateway_groups[i]);
+	for (size_t i = 0; i < cfg->n_profiles; i++)
+		profile_free(&cfg->profiles[i]);
 	free(cfg->sessions_dir);
 	free(cfg->database);
-	free(cfg->shell);
-	free(cfg->hostname);
+	free(cfg->proxy_user);
 	*cfg = (struct ephemera_config){0};
 }
 
@@ -384,29 +439,74 @@ const char *config_path_for_caller(const char *arg)
 	return CONFIG_DEFAULT_PATH;
 }
 
-int config_is_gateway(const struct ephemera_config *cfg, const char *user, gid_t gid)
+/* 1 if user (primary group gid) is in users or in one of groups, 0 if not,
+ * -errno when its groups cannot be determined. */
+static int account_in(char *const *users, size_t n_users, char *const *groups, size_t n_groups,
+		      const char *user, gid_t gid)
 {
-	for (size_t i = 0; i < cfg->n_gateway_users; i++)
-		if (strcmp(cfg->gateway_users[i], user) == 0)
+	for (size_t i = 0; i < n_users; i++)
+		if (strcmp(users[i], user) == 0)
 			return 1;
-	if (cfg->n_gateway_groups == 0)
+	if (n_groups == 0)
 		return 0;
 
-	gid_t groups[256];
-	int n = (int)ELEMENTSOF(groups);
-	if (getgrouplist(user, gid, groups, &n) < 0)
+	gid_t ids[256];
+	int n = (int)ELEMENTSOF(ids);
+	if (getgrouplist(user, gid, ids, &n) < 0)
 		return -E2BIG; /* more groups than we look at: refuse rather than guess */
-	for (size_t i = 0; i < cfg->n_gateway_groups; i++) {
+	for (size_t i = 0; i < n_groups; i++) {
 		char buf[4096];
 		struct group gr, *res = NULL;
-		int e = getgrnam_r(cfg->gateway_groups[i], &gr, buf, sizeof(buf), &res);
+		int e = getgrnam_r(groups[i], &gr, buf, sizeof(buf), &res);
 		if (e != 0)
 			return -e;
 		if (!res)
 			continue; /* a configured group that does not exist has no members */
 		for (int j = 0; j < n; j++)
-			if (groups[j] == res->gr_gid)
+			if (ids[j] == res->gr_gid)
 				return 1;
 	}
 	return 0;
+}
+
+static int profile_has(const struct ephemera_profile *p, const char *user, gid_t gid)
+{
+	return account_in(p->users, p->n_users, p->groups, p->n_groups, user, gid);
+}
+
+/* A gateway account is named in [gateway] accounts or by a profile. */
+int config_is_gateway(const struct ephemera_config *cfg, const char *user, gid_t gid)
+{
+	int r = account_in(cfg->gateway_users, cfg->n_gateway_users, cfg->gateway_groups,
+			   cfg->n_gateway_groups, user, gid);
+	for (size_t i = 1; r == 0 && i < cfg->n_profiles; i++)
+		r = profile_has(&cfg->profiles[i], user, gid);
+	return r;
+}
+
+const struct ephemera_profile *config_profile_for(const struct ephemera_config *cfg,
+						 const char *user, gid_t gid, int *ret_err)
+{
+	if (ret_err)
+		*ret_err = 0;
+	for (size_t i = 1; i < cfg->n_profiles; i++) {
+		int r = profile_has(&cfg->profiles[i], user, gid);
+		if (r > 0)
+			return &cfg->profiles[i];
+		if (r < 0) {
+			if (ret_err)
+				*ret_err = r;
+			break;
+		}
+	}
+	return &cfg->profiles[0];
+}
+
+const struct ephemera_profile *config_profile_named(const struct ephemera_config *cfg,
+						   const char *name)
+{
+	for (size_t i = 0; i < cfg->n_profiles; i++)
+		if (cfg->profiles[i].name && strcmp(cfg->profiles[i].name, name) == 0)
+			return &cfg->profiles[i];
+	return NULL;
 }

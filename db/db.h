@@ -19,7 +19,7 @@
 
 struct db;
 
-#define DB_SCHEMA_VERSION  3
+#define DB_SCHEMA_VERSION  4
 #define DB_BUSY_TIMEOUT_MS 10000
 #define DB_CHECKPOINT_WAIT_MS 50
 
@@ -47,6 +47,8 @@ struct db_session {
 	bool reaped;			  /* the reaper finished with it */
 	bool exited; /* the launcher recorded an exit status */
 	int64_t reaped_at;
+	char profile[33]; /* the profile it runs under ("default" when unset) */
+	int64_t init_pid, init_start; /* pid 1 of its sandbox; 0 before it started */
 };
 
 /* Opens (creating if needed) the database at path: parent directory 0700 root,

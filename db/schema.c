@@ -39,6 +39,26 @@ const char *const db_migrations[] = {
     "ALTER TABLE sessions ADD COLUMN pam_pid INTEGER;"
     "ALTER TABLE sessions ADD COLUMN pam_start INTEGER;"
     "ALTER TABLE sessions ADD COLUMN leader_start INTEGER;",
+
+    /* 3 -> 4: the profile a session runs under; its sandbox's pid 1 (pid and
+     * start time: later logins join it, and it is alive as long as the
+     * session is); when a lifetime warning went out and when activity was
+     * last seen (the periodic reap enforces lifetimes); and the logins
+     * attached to a session, one row per shell that entered it. */
+    "ALTER TABLE sessions ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';"
+    "ALTER TABLE sessions ADD COLUMN init_pid INTEGER;"
+    "ALTER TABLE sessions ADD COLUMN init_start INTEGER;"
+    "ALTER TABLE sessions ADD COLUMN warned_at INTEGER;"
+    "ALTER TABLE sessions ADD COLUMN active_at INTEGER;"
+    "CREATE TABLE logins ("
+    "  id INTEGER PRIMARY KEY,"
+    "  session TEXT NOT NULL REFERENCES sessions(name),"
+    "  pid INTEGER NOT NULL, start INTEGER NOT NULL,"
+    "  service TEXT NOT NULL DEFAULT '', tty TEXT NOT NULL DEFAULT '',"
+    "  rhost TEXT NOT NULL DEFAULT '',"
+    "  since INTEGER NOT NULL, ended_at INTEGER"
+    ") STRICT;"
+    "CREATE INDEX logins_session ON logins(session, ended_at);",
 };
 
 /* One migration per version, no more, no less. */

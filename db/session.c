@@ -120,8 +120,8 @@ static int session_insert(struct db *db, const struct db_session *s)
 	int r = db_prepare(
 	    db,
 	    "INSERT INTO sessions (name, uid, gid, owner, owner_uid, service, tty, rhost,"
-	    " state, created_at, pam_pid, pam_start)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'allocated', ?, ?, ?)",
+	    " state, created_at, pam_pid, pam_start, profile)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'allocated', ?, ?, ?, ?)",
 	    &st);
 	if (r < 0)
 		return r;
@@ -138,6 +138,7 @@ static int session_insert(struct db *db, const struct db_session *s)
 		sqlite3_bind_int64(st, 10, s->pam_pid);
 		sqlite3_bind_int64(st, 11, s->pam_start);
 	}
+	bind_text(st, 12, s->profile[0] ? s->profile : "default");
 	r = db_step_done(db, st);
 	if (r < 0)
 		return r;
@@ -178,7 +179,7 @@ int db_session_create(struct db *db, const struct db_session *s)
 	"name, uid, gid, owner, owner_uid, service, tty, rhost, state, created_at,"                \
 	" coalesce(pam_pid, 0), coalesce(pam_start, 0), coalesce(leader_pid, 0),"                  \
 	" coalesce(leader_start, 0), reaped_at IS NOT NULL, coalesce(reaped_at, 0),"               \
-	" exit_status IS NOT NULL"
+	" exit_status IS NOT NULL, profile, coalesce(init_pid, 0), coalesce(init_start, 0)"
 
 static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
 {
@@ -206,6 +207,9 @@ static int row_to_session(sqlite3_stmt *st, struct db_session *s)
 	s->reaped = sqlite3_column_int(st, 14) != 0;
 	s->reaped_at = sqlite3_column_int64(st, 15);
 	s->exited = sqlite3_column_int(st, 16) != 0;
+	copy_col(s->profile, sizeof(s->profile), st, 17);
+	s->init_pid = sqlite3_column_int64(st, 18);
+	s->init_start = sqlite3_column_int64(st, 19);
 	return session_state_from_name(state ? (const char *)state : "", &s->state) < 0 ? -EBADMSG
 											: 0;
 }
@@ -327,7 +331,8 @@ int db_each_session(struct db *db, const enum session_state *state, db_session_c
 	" 'state', s.state, 'created_at', s.created_at, 'started_at', s.started_at,"               \
 	" 'ended_at', s.ended_at, 'reaped_at', s.reaped_at, 'leader_pid', s.leader_pid,"           \
 	" 'exit_status', s.exit_status, 'bytes_reaped', s.bytes_reaped,"                           \
-	" 'files_reaped', s.files_reaped, 'pam_pid', s.pam_pid, 'lease', (SELECT l.state FROM "    \
+	" 'files_reaped', s.files_reaped, 'pam_pid', s.pam_pid, 'profile', s.profile,"             \
+	" 'init_pid', s.init_pid, 'lease', (SELECT l.state FROM "    \
 	"leases l"                                                                                 \
 	" WHERE l.session = s.name))"
 

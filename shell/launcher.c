@@ -113,9 +113,10 @@ static _Noreturn void exec_shell(const struct launch *l, const sigset_t *old_mas
  * fork bomb stops at its own limit.  No core dumps, ever. */
 static void set_limits(const struct launch *l)
 {
-	struct rlimit nproc = {l->max_processes, l->max_processes};
-	struct rlimit nofile = {l->max_open_files, l->max_open_files};
-	rlim_t fs = l->max_file_size_mb ? (rlim_t)l->max_file_size_mb << 20 : RLIM_INFINITY;
+	const struct ephemera_profile *p = l->profile;
+	struct rlimit nproc = {p->max_processes, p->max_processes};
+	struct rlimit nofile = {p->max_open_files, p->max_open_files};
+	rlim_t fs = p->max_file_size_mb ? (rlim_t)p->max_file_size_mb << 20 : RLIM_INFINITY;
 	struct rlimit fsize = {fs, fs}, core = {0, 0};
 	if (setrlimit(RLIMIT_NPROC, &nproc) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
 	    setrlimit(RLIMIT_FSIZE, &fsize) < 0 || setrlimit(RLIMIT_CORE, &core) < 0)

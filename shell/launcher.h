@@ -12,6 +12,7 @@
 #ifndef EPHEMERA_SHELL_LAUNCHER_H
 #define EPHEMERA_SHELL_LAUNCHER_H
 
+#include "common/config.h"
 #include "shell/sandbox.h"
 
 #include <stddef.h>
@@ -20,6 +21,7 @@
 
 struct launch {
 	const struct sandbox_plan *plan;
+	const struct ephemera_profile *profile; /* the session's policy */
 	uid_t uid;
 	gid_t gid;
 	const char *hostname;
@@ -27,8 +29,6 @@ struct launch {
 	const char *shell; /* path of the real shell */
 	char *const *argv; /* the real shell's argv */
 	char *const *envp;
-	/* Hard rlimits of the session (config [sandbox]); file size 0: none. */
-	uint32_t max_processes, max_open_files, max_file_size_mb;
 };
 
 /* Runs the session; returns its exit status (>= 0), or -errno when the

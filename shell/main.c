@@ -178,6 +178,11 @@ int main(int argc, char **argv)
 	die_cfg = &cfg;
 	die_session = ss.s.name;
 
+	/* The profile recorded at allocation; gone from the config means the
+	 * policy it named is unknown: refuse rather than guess. */
+	const struct ephemera_profile *prof = config_profile_named(&cfg, ss.s.profile);
+	if (!prof)
+		die("profile '%s' of this session is not in the config", ss.s.profile);
 	char home[4096];
 	snprintf(home, sizeof(home), "%s/%s", cfg.sessions_dir, ss.s.name);
 	static struct sandbox_plan plan;
@@ -186,29 +191,28 @@ int main(int argc, char **argv)
 	    .home = home,
 	    .uid = ss.s.uid,
 	    .gid = ss.s.gid,
-	    .shell = cfg.shell,
+	    .shell = prof->shell,
+	    .profile = prof,
 	    .tty = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) : NULL,
 	};
 	if (sandbox_plan_build(&plan, &params) < 0)
 		die("the sandbox plan does not fit");
-	build_env(&env, ss.s.name, home, cfg.shell);
+	build_env(&env, ss.s.name, home, prof->shell);
 	char argv0[260], *shell_args[4];
-	shell_argv(cfg.shell, &inv, argv0, sizeof(argv0), shell_args);
+	shell_argv(prof->shell, &inv, argv0, sizeof(argv0), shell_args);
 
-	log_msg(LOG_INFO, ss.s.name, "owner %s uid %u: entering the sandbox as uid %u", pw.pw_name,
-		(unsigned)pw.pw_uid, ss.s.uid);
+	log_msg(LOG_INFO, ss.s.name, "owner %s uid %u: entering the sandbox as uid %u, profile %s",
+		pw.pw_name, (unsigned)pw.pw_uid, ss.s.uid, prof->name);
 	struct launch l = {
 	    .plan = &plan,
 	    .uid = ss.s.uid,
 	    .gid = ss.s.gid,
-	    .hostname = cfg.hostname,
+	    .profile = prof,
+	    .hostname = prof->hostname,
 	    .home = home,
-	    .shell = cfg.shell,
+	    .shell = prof->shell,
 	    .argv = shell_args,
 	    .envp = env.vars,
-	    .max_processes = cfg.max_processes,
-	    .max_open_files = cfg.max_open_files,
-	    .max_file_size_mb = cfg.max_file_size_mb,
 	};
 	int status = launcher_run(&l, err, sizeof(err));
 	if (status < 0)

@@ -132,7 +132,8 @@ static void plan_dev(struct sandbox_plan *plan, const struct sandbox_params *p)
 	add(plan, STEP_DEVPTS, NULL, "/dev/pts", "newinstance,ptmxmode=0666,mode=0620,gid=5", 0);
 	add(plan, STEP_SYMLINK, NULL, "/dev/ptmx", "pts/ptmx", 0);
 	add(plan, STEP_DIR, NULL, "/dev/shm", NULL, 01777);
-	add(plan, STEP_TMPFS, NULL, "/dev/shm", "size=256m,mode=1777", 0);
+	add(plan, STEP_TMPFS, NULL, "/dev/shm",
+	    intern(plan, "size=%llu,mode=1777", (unsigned long long)p->profile->shm_size), 0);
 	add(plan, STEP_SYMLINK, NULL, "/dev/fd", "/proc/self/fd", 0);
 	add(plan, STEP_SYMLINK, NULL, "/dev/stdin", "/proc/self/fd/0", 0);
 	add(plan, STEP_SYMLINK, NULL, "/dev/stdout", "/proc/self/fd/1", 0);
@@ -151,13 +152,17 @@ static void plan_proc(struct sandbox_plan *plan)
 
 static void plan_scratch(struct sandbox_plan *plan, const struct sandbox_params *p)
 {
+	const struct ephemera_profile *prof = p->profile;
+	const char *tmp_opts =
+	    intern(plan, "size=%llu,mode=1777", (unsigned long long)prof->tmp_size);
 	add(plan, STEP_DIR, NULL, "/tmp", NULL, 01777);
-	add(plan, STEP_TMPFS, NULL, "/tmp", "size=1g,mode=1777", 0);
+	add(plan, STEP_TMPFS, NULL, "/tmp", tmp_opts, 0);
 	add(plan, STEP_DIR, NULL, "/var", NULL, 0755);
 	add(plan, STEP_DIR, NULL, "/var/tmp", NULL, 01777);
-	add(plan, STEP_TMPFS, NULL, "/var/tmp", "size=1g,mode=1777", 0);
+	add(plan, STEP_TMPFS, NULL, "/var/tmp", tmp_opts, 0);
 	add(plan, STEP_DIR, NULL, "/run", NULL, 0755);
-	add(plan, STEP_TMPFS, NULL, "/run", "size=16m,mode=0755", 0);
+	add(plan, STEP_TMPFS, NULL, "/run",
+	    intern(plan, "size=%llu,mode=0755", (unsigned long long)prof->run_size), 0);
 
 	/* The home: the one host tree the session may write.  Its parents are
 	 * made in the new root (or found in a bound tree), and the sessions

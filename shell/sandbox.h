@@ -4,6 +4,8 @@
 #ifndef EPHEMERA_SANDBOX_H
 #define EPHEMERA_SANDBOX_H
 
+#include "common/config.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -49,6 +51,7 @@ struct sandbox_params {
 	uid_t uid;
 	gid_t gid;
 	const char *shell; /* the real shell, e.g. /bin/bash */
+	const struct ephemera_profile *profile; /* sizes of the private tmpfs mounts */
 	const char *tty;   /* path of fd 0's terminal, bound as /dev/console; or NULL */
 };
 

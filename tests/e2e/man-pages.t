@@ -113,6 +113,21 @@ while read -r sect key; do
 	like "$entries" "(^|[ ,])$key =" "ephemera.conf(5): [$sect] $key has an entry"
 done <<<"$keys"
 
+# The profile keys: the key_names[] table of common/profile.c, one a line
+# ([P_ID] = "key",), documented under [sandbox]; accounts, which only a
+# [profile NAME] may give, under that.
+pkeys=$(sed -n 's/^[[:space:]]*\[P_[A-Z]*\] = "\([a-z_]*\)",.*/\1/p' common/profile.c)
+n_pkeys=$(printf '%s\n' "$pkeys" | grep -c .)
+n_penum=$(sed -n '/^enum pkey {/,/^};/p' common/profile.c | grep -c '^[[:space:]]*P_[A-Z]*,')
+is "$n_pkeys" "$n_penum" "profile.c: one name per profile key ($n_pkeys)"
+sandbox_entries=$(subsection "$kdoc" "[sandbox]" | grep -E '^       [^ ]')
+profile_entries=$(subsection "$kdoc" "[profile NAME]" | grep -E '^       [^ ]')
+for key in $pkeys; do
+	entries=$sandbox_entries
+	[ "$key" = accounts ] && entries=$profile_entries
+	like "$entries" "(^|[ ,])$key =" "ephemera.conf(5): profile key $key has an entry"
+done
+
 # ---- options of the shell and of the PAM module ----
 shelp=$(build/ephemera-shell --help 2>&1)
 sopts=$(printf '%s\n' "$shelp" | grep -oE '^  -[a-z], --[a-z-]+|^  --?[a-z-]+' | tr ',' '\n' | tr -d ' ')

@@ -96,9 +96,10 @@ static void test_good(void)
 	is_int(cfg.max_sessions_per_owner, 5, "max_sessions_per_owner");
 	is_str(cfg.sessions_dir, "/srv/sessions", "sessions_dir");
 	is_str(cfg.database, "/srv/ephemera/state.db", "database");
-	is_str(cfg.shell, "/bin/sh", "shell");
-	is_str(cfg.hostname, "box-1", "hostname");
-	ok(cfg.max_processes == 200 && cfg.max_open_files == 300 && cfg.max_file_size_mb == 7,
+	is_str(cfg.profiles[0].shell, "/bin/sh", "shell");
+	is_str(cfg.profiles[0].hostname, "box-1", "hostname");
+	ok(cfg.profiles[0].max_processes == 200 && cfg.profiles[0].max_open_files == 300 &&
+	       cfg.profiles[0].max_file_size_mb == 7,
 	   "max_processes, max_open_files, max_file_size_mb");
 	config_free(&cfg);
 	ok(cfg.sessions_dir == NULL && cfg.n_gateway_users == 0, "config_free empties the struct");
@@ -134,10 +135,11 @@ static void test_missing(void)
 	is_int(cfg.uid_max, 2013331455u, "default uid_max 2013331455");
 	is_str(cfg.sessions_dir, "/sessions", "default sessions_dir");
 	is_str(cfg.database, "/var/lib/ephemera/ephemera.db", "default database");
-	is_str(cfg.shell, "/bin/bash", "default shell");
+	is_str(cfg.profiles[0].shell, "/bin/bash", "default shell");
 	is_int(cfg.n_gateway_users + cfg.n_gateway_groups, 0, "no gateway accounts by default");
 	ok(cfg.max_sessions_per_owner > 0, "a default session limit");
-	ok(cfg.max_processes == 1024 && cfg.max_open_files == 1024 && cfg.max_file_size_mb == 0,
+	ok(cfg.profiles[0].max_processes == 1024 && cfg.profiles[0].max_open_files == 1024 &&
+	       cfg.profiles[0].max_file_size_mb == 0,
 	   "default limits: 1024 processes, 1024 files, no file size limit");
 	config_free(&cfg);
 }
