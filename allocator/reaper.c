@@ -7,6 +7,7 @@
 #include "allocator/proc.h"
 #include "allocator/rmtree.h"
 #include "allocator/walk.h"
+#include "common/cgroup.h"
 #include "common/errbuf.h"
 #include "common/parse.h"
 #include "common/util.h"
@@ -422,6 +423,8 @@ static int do_reap(const struct ephemera_config *cfg, struct db *db, const struc
 	int r = db_session_reaping(db, s->name);
 	if (r < 0)
 		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
+	/* The session's cgroup first, all at once (P2 still scans for the UID). */
+	(void)cgroup_session_kill(s->name);
 	if ((r = kill_everything(s, err, errlen)) < 0)
 		return r;
 	_cleanup_close_ int sfd = home_open_sessions_dir(cfg->sessions_dir, false);
@@ -440,6 +443,9 @@ static int do_reap(const struct ephemera_config *cfg, struct db *db, const struc
 		return errbuf(r, err, errlen, "wiping %s: %s", home, strerror(-r));
 	if ((r = hand_output_over(sfd, s)) < 0)
 		return errbuf(r, err, errlen, "handing %s/mnt/output over: %s", home, strerror(-r));
+	if ((r = cgroup_session_remove(s->name)) < 0)
+		return errbuf(r, err, errlen, "removing the cgroup %s/%s: %s", CGROUP_PARENT, s->name,
+			      strerror(-r));
 	res->millis = now_ms() - t0;
 	r = db_session_reaped(db, s->name, res->files, res->bytes, res->millis);
 	if (r < 0)

@@ -6,6 +6,7 @@
 #include "shell/mount.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -181,6 +182,24 @@ static void install_forwarders(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
+/* clone(2) as fork: the child starts in all the new namespaces, and with
+ * CLONE_PIDFD the parent gets a pidfd (close-on-exec) of it.  With a cgroup
+ * (clone3, CLONE_INTO_CGROUP) the child is born in the session's cgroup,
+ * which CLONE_NEWCGROUP then makes the root of its cgroup namespace. */
+static pid_t clone_pid1(const struct launch *l, int *ret_pidfd)
+{
+	if (l->cgroup_fd < 0)
+		return (pid_t)syscall(SYS_clone, NS_FLAGS | CLONE_PIDFD | SIGCHLD, NULL, ret_pidfd,
+				      NULL, 0);
+	struct clone_args a = {
+	    .flags = NS_FLAGS | CLONE_PIDFD | CLONE_INTO_CGROUP,
+	    .pidfd = (uint64_t)(uintptr_t)ret_pidfd,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = (uint64_t)l->cgroup_fd,
+	};
+	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+}
+
 int launcher_run(const struct launch *l, char *err, size_t errlen)
 {
 	int errp[2], lifep[2];
@@ -196,10 +215,8 @@ int launcher_run(const struct launch *l, char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: %s", strerror(-r));
 		return r;
 	}
-	/* clone(2) as fork: the child starts here in all the new namespaces.
-	 * CLONE_PIDFD gives the parent a pidfd (close-on-exec) of the child. */
 	int pidfd = -1;
-	pid_t pid = (pid_t)syscall(SYS_clone, NS_FLAGS | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, 0);
+	pid_t pid = clone_pid1(l, &pidfd);
 	if (pid == 0)
 		start_pid1(l, errp[1], lifep[0]);
 	int saved = errno;

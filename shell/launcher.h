@@ -29,6 +29,7 @@ struct launch {
 	const char *shell; /* path of the real shell */
 	char *const *argv; /* the real shell's argv */
 	char *const *envp;
+	int cgroup_fd; /* the session's cgroup (shell/cgroup.h), or -1 */
 };
 
 /* Runs the session; returns its exit status (>= 0), or -errno when the

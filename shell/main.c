@@ -6,6 +6,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "shell/cgroup.h"
 #include "shell/env.h"
 #include "shell/hygiene.h"
 #include "shell/launcher.h"
@@ -136,6 +137,22 @@ static void build_env(struct session_env *env, const char *name, const char *hom
 		die("building the environment: out of memory");
 }
 
+/* The session's cgroup (shell/cgroup.h): a limit this host cannot enforce
+ * is a WARN line, one that it can but that fails refuses the login.  The fd,
+ * or -1 when the session has no cgroup. */
+static int set_up_cgroup(const struct ephemera_profile *prof, const char *name)
+{
+	struct shell_cgroup cg;
+	char err[512] = "";
+	if (shell_cgroup_create(prof, name, &cg, err, sizeof(err)) < 0)
+		die("cgroup: %s", err);
+	for (unsigned i = 0; i < CG_N; i++)
+		if (cg.unenforced & (1u << i))
+			log_msg(LOG_WARNING, name, "%s cannot be enforced on this host: %s",
+				cgroup_ctl_key(i), cg.why[i]);
+	return cg.fd;
+}
+
 int main(int argc, char **argv)
 {
 	/* Without the setuid bit there is no sandbox to build: say so, run nothing. */
@@ -213,6 +230,7 @@ int main(int argc, char **argv)
 	    .shell = prof->shell,
 	    .argv = shell_args,
 	    .envp = env.vars,
+	    .cgroup_fd = set_up_cgroup(prof, ss.s.name),
 	};
 	int status = launcher_run(&l, err, sizeof(err));
 	if (status < 0)
