@@ -30,7 +30,7 @@ static int enable(int dir_fd, unsigned mask, const char *where, char *err, size_
 /* <root>/ephemera: root's, made once, with the controllers handed down. */
 static int open_parent(int root_fd, unsigned mask, char *err, size_t errlen)
 {
-	if (mkdirat(root_fd, CGROUP_PARENT, 0755) < 0 && errno != EEXIST)
+	if (mkdirat(root_fd, CGROUP_PARENT, 0700) < 0 && errno != EEXIST)
 		return errbuf(neg_errno(), err, errlen, "creating the cgroup %s: %m",
 			      CGROUP_PARENT);
 	_cleanup_close_ int fd =
@@ -50,9 +50,9 @@ static int open_parent(int root_fd, unsigned mask, char *err, size_t errlen)
 /* A cgroup of this name left by an earlier start of the session goes if empty. */
 static int make_session_dir(int parent, const char *name)
 {
-	if (mkdirat(parent, name, 0755) < 0) {
+	if (mkdirat(parent, name, 0700) < 0) {
 		if (errno != EEXIST || unlinkat(parent, name, AT_REMOVEDIR) < 0 ||
-		    mkdirat(parent, name, 0755) < 0)
+		    mkdirat(parent, name, 0700) < 0)
 			return neg_errno();
 	}
 	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
