@@ -36,4 +36,8 @@ enum level check_pam_module(const struct doctor *d, const void *arg, char *why, 
 enum level check_sshd_policy(const struct doctor *d, const void *arg, char *why, size_t len);
 enum level check_sshd_sftp(const struct doctor *d, const void *arg, char *why, size_t len);
 
+/* doctor-limits.c */
+enum level check_limits_host(const struct doctor *d, const void *arg, char *why, size_t len);
+enum level check_limits_profiles(const struct doctor *d, const void *arg, char *why, size_t len);
+
 #endif

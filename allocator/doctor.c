@@ -407,6 +407,8 @@ static const struct check {
     {"database", check_database, NULL, true},
     {"uid-range", check_uid_range, NULL, true},
     {"gateway-accounts", check_gateways, NULL, true},
+    {"limits-host", check_limits_host, NULL, true},
+    {"limits-profiles", check_limits_profiles, NULL, true},
     {"protected-symlinks", check_sysctl, &protected_symlinks, false},
     {"protected-hardlinks", check_sysctl, &protected_hardlinks, false},
     {"legacy-tiocsti", check_sysctl, &legacy_tiocsti, false},

@@ -245,6 +245,26 @@ expect legacy-tiocsti WARN 0 "no dev.tty.legacy_tiocsti on this kernel .*seccomp
 umount /proc/sys/dev/tty
 [ -e /proc/sys/dev/tty/legacy_tiocsti ] && fake_sysctl dev/tty/legacy_tiocsti 0
 
+# The limits (issue 9): what the host can enforce is an OK line; a profile
+# that sets a limit the host cannot enforce is a WARN.  No cgroup v2: a tmpfs
+# over /sys/fs/cgroup in testenv's mount namespace (it covers the hybrid
+# layout's /sys/fs/cgroup/unified too).
+expect limits-host OK 0 "this host can enforce" "limits-host: an OK line of what this host can enforce"
+cp /etc/ephemera/ephemera.conf "$work/conf.limits"
+printf '[profile lab]\naccounts = agent-session\nmemory_max = 1G\n' >>/etc/ephemera/ephemera.conf
+mount -t tmpfs -o size=4k none /sys/fs/cgroup
+expect limits-profiles WARN 0 "profile lab: memory_max cannot be enforced: no cgroup v2 hierarchy" \
+	"a profile's memory_max without cgroup v2: WARN limits-profiles, exit 0"
+expect limits-host OK 0 "not memory_max, pids_max, cpu_weight" "  ... and limits-host says the host cannot"
+umount /sys/fs/cgroup
+run_doctor ephemeractl doctor
+if [[ "$(line_of limits-host)" == *"not "*disk_quota* ]]; then
+	printf 'disk_quota = 1G\n' >>/etc/ephemera/ephemera.conf
+	expect limits-profiles WARN 0 "profile lab: disk_quota cannot be enforced: .*quota" \
+		"disk_quota on a filesystem without user quotas: WARN limits-profiles"
+fi
+cp "$work/conf.limits" /etc/ephemera/ephemera.conf
+
 run_doctor ephemeractl doctor
 like "$rc $(printf '%s\n' "$out" | tail -n 1)" '^0 [0-9]+ OK, 0 WARN, 0 FAIL$' "all restored: every check OK again" ||
 	diag "$out"
