@@ -81,6 +81,15 @@ static int pick_profile(const struct ephemera_config *cfg, const char *owner, gi
 	return 0;
 }
 
+/* The home as the session's profile has it: on disk, or on a tmpfs (home.h). */
+static int make_home(const struct ephemera_config *cfg, int sfd, const struct db_session *s)
+{
+	const struct ephemera_profile *p = config_profile_named(cfg, s->profile);
+	if (p && p->home_tmpfs)
+		return home_create_tmpfs(sfd, s->name, s->uid, s->gid, s->owner_uid, p->home_tmpfs);
+	return home_create(sfd, s->name, s->uid, s->gid, s->owner_uid);
+}
+
 /* Everything between BEGIN and COMMIT.  On failure the caller rolls back; a
  * home created here has already been removed (home_create, or below). */
 static int alloc_locked(const struct ephemera_config *cfg, struct db *db, int sfd,
@@ -123,7 +132,7 @@ static int alloc_locked(const struct ephemera_config *cfg, struct db *db, int sf
 	r = db_session_create(db, s);
 	if (r < 0)
 		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
-	r = home_create(sfd, s->name, s->uid, s->gid, s->owner_uid);
+	r = make_home(cfg, sfd, s);
 	if (r < 0)
 		return errbuf(r, err, errlen, "creating %s/%s: %s", cfg->sessions_dir, s->name,
 			      strerror(-r));

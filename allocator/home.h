@@ -5,11 +5,19 @@
  *   <name>/mnt         0755 uid:gid
  *   <name>/mnt/output  0700 uid:gid, ACL and default ACL owner rwx
  *   <name>/mnt/upload  0755 owner:gid (the owner hands files in; read-only inside)
- * /sessions itself is root's, 0711 (set if it was anything else), created if missing. */
+ * /sessions itself is root's, 0711 (set if it was anything else), created if missing.
+ *
+ * home = tmpfs:SIZE: <name>/ is a tmpfs of that size (nosuid, nodev) over an
+ * empty root-owned directory, with the layout above; its mnt/output is a bind
+ * of <sessions>/.output/<name> (root's .output is 0700), on disk, made as
+ * mnt/output above.  The reaper detaches both (the wipe is the unmount) and
+ * moves the output to <name>/mnt/output on disk (home_output_restore), where
+ * it is handed over like any other. */
 #ifndef EPHEMERA_HOME_H
 #define EPHEMERA_HOME_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Opens the sessions directory (creating it 0711 if missing) and checks it is
@@ -23,6 +31,21 @@ const char *home_strerror(int r);
 /* Creates the home and its layout under sessions_fd.  On failure nothing of it
  * is left behind. */
 int home_create(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t owner_uid);
+
+#define HOME_OUTPUTS ".output"
+
+/* The same on a tmpfs of size bytes (see above); nothing left on failure. */
+int home_create_tmpfs(int sessions_fd, const char *name, uid_t uid, gid_t gid, uid_t owner_uid,
+		      uint64_t size);
+
+/* Detaches whatever is mounted on the home itself (a tmpfs home and the
+ * output bound in it go together).  Only for a session with no process. */
+int home_detach(int sessions_fd, const char *name);
+
+/* After the wipe of a tmpfs home: moves <sessions>/.output/<name> to
+ * <name>/mnt/output.  0 when there is nothing to move (a disk home, or moved
+ * by an earlier reaper). */
+int home_output_restore(int sessions_fd, const char *name);
 
 /* After a reap: home and mnt become root's, with the modes and ACL of the
  * layout above restored (the session may have changed mnt) minus the uid's

@@ -441,6 +441,8 @@ static int do_reap(const struct ephemera_config *cfg, struct db *db, const struc
 	res->bytes = st.bytes;
 	if (r < 0)
 		return errbuf(r, err, errlen, "wiping %s: %s", home, strerror(-r));
+	if ((r = home_output_restore(sfd, s->name)) < 0) /* a tmpfs home's, from disk */
+		return errbuf(r, err, errlen, "moving the output of %s back: %s", home, strerror(-r));
 	if ((r = hand_output_over(sfd, s)) < 0)
 		return errbuf(r, err, errlen, "handing %s/mnt/output over: %s", home, strerror(-r));
 	if ((r = cgroup_session_remove(s->name)) < 0)

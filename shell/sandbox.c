@@ -183,6 +183,9 @@ static void plan_scratch(struct sandbox_plan *plan, const struct sandbox_params 
 	}
 	add(plan, STEP_DIR, NULL, p->home, NULL, 0700);
 	add(plan, STEP_BIND_RW, p->home, p->home, NULL, 0);
+	if (prof->home_tmpfs) /* the output is on disk, beside the homes (allocator/home.h) */
+		add(plan, STEP_BIND_RW, intern(plan, "%s/.output/%s", dir, p->name),
+		    intern(plan, "%s/mnt/output", p->home), NULL, 0);
 	add(plan, STEP_RO, NULL, intern(plan, "%s/mnt/upload", p->home), NULL, 0);
 }
 
