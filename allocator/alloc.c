@@ -4,6 +4,7 @@
 #include "allocator/hostids.h"
 #include "allocator/lease.h"
 #include "allocator/names.h"
+#include "allocator/quota.h"
 #include "common/errbuf.h"
 #include "common/util.h"
 
@@ -81,13 +82,19 @@ static int pick_profile(const struct ephemera_config *cfg, const char *owner, gi
 	return 0;
 }
 
-/* The home as the session's profile has it: on disk, or on a tmpfs (home.h). */
+/* The home as the session's profile has it: on disk, or on a tmpfs (home.h),
+ * and the UID's user quota where the filesystem enforces quotas (quota.h). */
 static int make_home(const struct ephemera_config *cfg, int sfd, const struct db_session *s)
 {
 	const struct ephemera_profile *p = config_profile_named(cfg, s->profile);
-	if (p && p->home_tmpfs)
-		return home_create_tmpfs(sfd, s->name, s->uid, s->gid, s->owner_uid, p->home_tmpfs);
-	return home_create(sfd, s->name, s->uid, s->gid, s->owner_uid);
+	int r = p && p->home_tmpfs
+		    ? home_create_tmpfs(sfd, s->name, s->uid, s->gid, s->owner_uid, p->home_tmpfs)
+		    : home_create(sfd, s->name, s->uid, s->gid, s->owner_uid);
+	/* disk_quota, or no limit (a reaper killed before it cleared the last). */
+	int q = r < 0 ? 0 : quota_apply(sfd, s->uid, p ? p->disk_quota : 0);
+	if (q < 0)
+		(void)home_remove(sfd, s->name);
+	return r < 0 ? r : q;
 }
 
 /* Everything between BEGIN and COMMIT.  On failure the caller rolls back; a

@@ -24,7 +24,8 @@ int quota_probe(int dir_fd, char *why, size_t len)
 	memset(&st, 0, sizeof(st));
 	int r = qctl(dir_fd, Q_XGETQSTAT, 0, &st);
 	if (r == -ENOSYS)
-		snprintf(why, len, "no quotactl_fd in this kernel (Linux 5.14)");
+		snprintf(why, len, "the sessions filesystem has no quota support (or the kernel, "
+				   "before Linux 5.14, no quotactl_fd)");
 	else if (r == -ESRCH || r == -ENOTSUP || r == -EOPNOTSUPP || r == -EINVAL ||
 		 r == -ENOTTY)
 		snprintf(why, len, "the sessions filesystem has no user quotas");
@@ -43,4 +44,10 @@ int quota_set(int dir_fd, uid_t uid, uint64_t bytes)
 	q.dqb_bhardlimit = q.dqb_bsoftlimit = (bytes + 1023) / 1024;
 	q.dqb_valid = QIF_BLIMITS;
 	return qctl(dir_fd, Q_SETQUOTA, uid, &q);
+}
+
+int quota_apply(int dir_fd, uid_t uid, uint64_t bytes)
+{
+	char why[160];
+	return quota_probe(dir_fd, why, sizeof(why)) < 0 ? 0 : quota_set(dir_fd, uid, bytes);
 }

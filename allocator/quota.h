@@ -19,4 +19,8 @@ int quota_probe(int dir_fd, char *why, size_t len);
  * 1 KiB; 0 removes the limit. */
 int quota_set(int dir_fd, uid_t uid, uint64_t bytes);
 
+/* quota_set where the filesystem enforces user quotas; 0 (nothing done)
+ * where it does not. */
+int quota_apply(int dir_fd, uid_t uid, uint64_t bytes);
+
 #endif

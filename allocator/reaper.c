@@ -5,6 +5,7 @@
 
 #include "allocator/home.h"
 #include "allocator/proc.h"
+#include "allocator/quota.h"
 #include "allocator/rmtree.h"
 #include "allocator/walk.h"
 #include "common/cgroup.h"
@@ -445,6 +446,9 @@ static int do_reap(const struct ephemera_config *cfg, struct db *db, const struc
 		return errbuf(r, err, errlen, "moving the output of %s back: %s", home, strerror(-r));
 	if ((r = hand_output_over(sfd, s)) < 0)
 		return errbuf(r, err, errlen, "handing %s/mnt/output over: %s", home, strerror(-r));
+	if ((r = quota_apply(sfd, s->uid, 0)) < 0) /* disk_quota: the UID's limit goes */
+		return errbuf(r, err, errlen, "clearing the quota of uid %u: %s", s->uid,
+			      strerror(-r));
 	if ((r = cgroup_session_remove(s->name)) < 0)
 		return errbuf(r, err, errlen, "removing the cgroup %s/%s: %s", CGROUP_PARENT, s->name,
 			      strerror(-r));

@@ -3,6 +3,7 @@
  * -> sandbox plan -> launch (build, drop, exec) -> record the end.  Every
  * failure before the real shell runs is fatal: one line on stderr and in
  * syslog, the session marked failed, nothing started (fail closed). */
+#include "allocator/quota.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -13,6 +14,7 @@
 #include "shell/sandbox.h"
 #include "shell/session.h"
 
+#include <fcntl.h>
 #include <libgen.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -153,6 +155,22 @@ static int set_up_cgroup(const struct ephemera_profile *prof, const char *name)
 	return cg.fd;
 }
 
+/* disk_quota is set by the allocator; where the sessions filesystem has no
+ * user quotas the login says so (a WARN, as for the cgroup limits). */
+static void check_quota(const struct ephemera_config *cfg, const struct ephemera_profile *prof,
+			const char *name)
+{
+	if (!prof->disk_quota)
+		return;
+	char why[160] = "";
+	_cleanup_close_ int fd =
+	    open(cfg->sessions_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(why, sizeof(why), "%s: %s", cfg->sessions_dir, strerror(errno));
+	if (fd < 0 || quota_probe(fd, why, sizeof(why)) < 0)
+		log_msg(LOG_WARNING, name, "disk_quota cannot be enforced on this host: %s", why);
+}
+
 int main(int argc, char **argv)
 {
 	/* Without the setuid bit there is no sandbox to build: say so, run nothing. */
@@ -218,6 +236,7 @@ int main(int argc, char **argv)
 	char argv0[260], *shell_args[4];
 	shell_argv(prof->shell, &inv, argv0, sizeof(argv0), shell_args);
 
+	check_quota(&cfg, prof, ss.s.name);
 	log_msg(LOG_INFO, ss.s.name, "owner %s uid %u: entering the sandbox as uid %u, profile %s",
 		pw.pw_name, (unsigned)pw.pw_uid, ss.s.uid, prof->name);
 	struct launch l = {
