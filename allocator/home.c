@@ -197,15 +197,17 @@ static int attach_on(int tree, int dfd, const char *name)
 static int create_tmpfs_layout(int sessions_fd, const char *name, uid_t uid, gid_t gid,
 			       uid_t owner, uint64_t size)
 {
+	/* The home's directory first: a crash after it leaves a home that
+	 * alloc_repair finds, and its home_remove takes the output too. */
+	_cleanup_close_ int stub = make_dir(sessions_fd, name, 0700, 0, 0);
+	if (stub < 0)
+		return stub;
 	_cleanup_close_ int outs = open_outputs(sessions_fd, true);
 	if (outs < 0)
 		return outs;
 	int r = make_output(outs, name, uid, gid, owner);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int stub = make_dir(sessions_fd, name, 0700, 0, 0);
-	if (stub < 0)
-		return stub;
 	_cleanup_close_ int tmpfs = new_tmpfs(size);
 	if (tmpfs < 0)
 		return tmpfs;
