@@ -131,6 +131,7 @@ static _Noreturn void sandbox_pid1(const struct launch *l)
 	if (r < 0)
 		_exit(126);
 	build_root(l);
+	close_range(SANDBOX_FD_BASE, SANDBOX_FD_BASE + SANDBOX_FD_COUNT - 1, 0);
 	set_limits(l);
 	char err[256];
 	if (drop_privileges(l->uid, l->gid, LIFE_FD, err, sizeof(err)) < 0)
@@ -153,7 +154,9 @@ static _Noreturn void start_pid1(const struct launch *l, int err_w, int life_r)
 {
 	if (dup3(err_w, ERR_FD, O_CLOEXEC) < 0 || dup3(life_r, LIFE_FD, O_CLOEXEC) < 0)
 		_exit(126);
-	close_range(LIFE_FD + 1, ~0U, 0);
+	/* ... and the plan's own fds (extra mounts' trees), closed once used. */
+	close_range(LIFE_FD + 1, SANDBOX_FD_BASE - 1, 0);
+	close_range(SANDBOX_FD_BASE + SANDBOX_FD_COUNT, ~0U, 0);
 	sandbox_pid1(l);
 }
 

@@ -11,6 +11,7 @@
 #include "shell/env.h"
 #include "shell/hygiene.h"
 #include "shell/launcher.h"
+#include "shell/mounts.h"
 #include "shell/sandbox.h"
 #include "shell/session.h"
 
@@ -171,6 +172,24 @@ static void check_quota(const struct ephemera_config *cfg, const struct ephemera
 		log_msg(LOG_WARNING, name, "disk_quota cannot be enforced on this host: %s", why);
 }
 
+/* The profile's extra mounts, checked and cloned on the host (mounts.h):
+ * a source that is missing, a link, or someone else's refuses the login. */
+static void prepare_mounts(const struct ephemera_profile *prof, const struct passwd *pw,
+			   const struct shell_session *ss, struct extra_mounts *ret)
+{
+	struct mounts_who who = {
+	    .owner = pw->pw_name,
+	    .owner_uid = pw->pw_uid,
+	    .owner_gid = pw->pw_gid,
+	    .session = ss->s.name,
+	    .uid = ss->s.uid,
+	    .gid = ss->s.gid,
+	};
+	char err[600];
+	if (mounts_prepare(prof, &who, ret, err, sizeof(err)) < 0)
+		die("%s", err);
+}
+
 int main(int argc, char **argv)
 {
 	/* Without the setuid bit there is no sandbox to build: say so, run nothing. */
@@ -220,6 +239,8 @@ int main(int argc, char **argv)
 		die("profile '%s' of this session is not in the config", ss.s.profile);
 	char home[4096];
 	snprintf(home, sizeof(home), "%s/%s", cfg.sessions_dir, ss.s.name);
+	static struct extra_mounts extra;
+	prepare_mounts(prof, &pw, &ss, &extra);
 	static struct sandbox_plan plan;
 	struct sandbox_params params = {
 	    .name = ss.s.name,
@@ -229,6 +250,7 @@ int main(int argc, char **argv)
 	    .shell = prof->shell,
 	    .profile = prof,
 	    .tty = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) : NULL,
+	    .extra = &extra,
 	};
 	if (sandbox_plan_build(&plan, &params) < 0)
 		die("the sandbox plan does not fit");
@@ -252,6 +274,7 @@ int main(int argc, char **argv)
 	    .cgroup_fd = set_up_cgroup(prof, ss.s.name),
 	};
 	int status = launcher_run(&l, err, sizeof(err));
+	mounts_close(&extra);
 	if (status < 0)
 		die("sandbox: %s", err);
 

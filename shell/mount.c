@@ -133,6 +133,11 @@ static int attach(int root_fd, int tree_fd, const char *dst)
 	return 0;
 }
 
+int mnt_attach(int root_fd, int tree_fd, const char *dst)
+{
+	return tree_fd < 0 ? -EBADF : attach(root_fd, tree_fd, dst);
+}
+
 int mnt_bind(int root_fd, const char *src_path, int src_fd, const char *dst, bool recursive,
 	     unsigned attr)
 {

@@ -26,6 +26,8 @@ int mnt_write_file(int root_fd, const char *path, const char *content, mode_t mo
  * attr: MOUNT_ATTR_* set recursively on the clone (RDONLY, NOSUID, NODEV...). */
 int mnt_bind(int root_fd, const char *src_path, int src_fd, const char *dst, bool recursive,
 	     unsigned attr);
+/* A detached tree (open_tree(OPEN_TREE_CLONE) made elsewhere) onto dst. */
+int mnt_attach(int root_fd, int tree_fd, const char *dst);
 /* A fresh filesystem (tmpfs, proc, devpts) with key=value options. */
 int mnt_fresh(int root_fd, const char *fstype, const char *options, const char *dst, unsigned attr);
 /* Bind dst onto itself read-only (e.g. /proc/sys). */

@@ -61,7 +61,7 @@ static void add(struct sandbox_plan *plan, enum step_op op, const char *src, con
 		plan->overflow = true;
 		return;
 	}
-	plan->steps[plan->n++] = (struct sandbox_step){op, src, dst, arg, mode};
+	plan->steps[plan->n++] = (struct sandbox_step){op, src, dst, arg, mode, -1};
 }
 
 static void plan_system(struct sandbox_plan *plan)
@@ -189,6 +189,32 @@ static void plan_scratch(struct sandbox_plan *plan, const struct sandbox_params 
 	add(plan, STEP_RO, NULL, intern(plan, "%s/mnt/upload", p->home), NULL, 0);
 }
 
+/* The profile's extra mounts, cloned and checked before (mounts.c): their
+ * mount points are made in the home as root, each component resolved inside
+ * the new root without links (mnt_mkdir), then each tree attached by fd. */
+static void plan_extra(struct sandbox_plan *plan, const struct sandbox_params *p)
+{
+	for (size_t i = 0; p->extra && i < p->extra->n; i++) {
+		const struct extra_mount *m = &p->extra->m[i];
+		char path[4096];
+		int n = snprintf(path, sizeof(path), "%s/%s", p->home, m->dst);
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			plan->overflow = true;
+			return;
+		}
+		for (char *c = strchr(path + strlen(p->home) + 1, '/'); c; c = strchr(c + 1, '/')) {
+			*c = '\0';
+			add(plan, STEP_DIR, NULL, intern(plan, "%s", path), NULL, 0755);
+			*c = '/';
+		}
+		const char *dst = intern(plan, "%s", path);
+		add(plan, STEP_DIR, NULL, dst, NULL, 0755);
+		add(plan, STEP_ATTACH, intern(plan, "%s", m->src), dst, m->rw ? "rw" : "ro", 0);
+		if (plan->n > 0 && !plan->overflow)
+			plan->steps[plan->n - 1].fd = m->tree_fd;
+	}
+}
+
 int sandbox_plan_build(struct sandbox_plan *plan, const struct sandbox_params *p)
 {
 	memset(plan, 0, sizeof(*plan));
@@ -197,6 +223,7 @@ int sandbox_plan_build(struct sandbox_plan *plan, const struct sandbox_params *p
 	plan_dev(plan, p);
 	plan_proc(plan);
 	plan_scratch(plan, p);
+	plan_extra(plan, p);
 	add(plan, STEP_UNLINK, NULL, MASK_FILE, NULL, 0);
 	add(plan, STEP_UNLINK, NULL, "/.ephemera-passwd", NULL, 0);
 	add(plan, STEP_UNLINK, NULL, "/.ephemera-group", NULL, 0);
@@ -218,6 +245,7 @@ static const char *const op_names[] = {
     [STEP_MASK] = "mask",
     [STEP_RO] = "ro",
     [STEP_UNLINK] = "unlink",
+    [STEP_ATTACH] = "attach",
 };
 
 const char *sandbox_step_name(enum step_op op)
@@ -340,6 +368,7 @@ static int run_step(const struct sandbox_step *s, int root_fd)
 	case STEP_MASK: return mask(root_fd, s->dst);
 	case STEP_RO: return remount_ro_if_present(root_fd, s->dst);
 	case STEP_UNLINK: return unlink_in_root(root_fd, s->dst);
+	case STEP_ATTACH: return mnt_attach(root_fd, s->fd, s->dst);
 	}
 	return -EINVAL;
 }

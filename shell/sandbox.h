@@ -5,6 +5,7 @@
 #define EPHEMERA_SANDBOX_H
 
 #include "common/config.h"
+#include "shell/mounts.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ enum step_op {
 	STEP_MASK,     /* an unreadable empty file or directory over dst, if it exists */
 	STEP_RO,       /* dst bound onto itself read-only, if it exists */
 	STEP_UNLINK,   /* remove dst (a source that served its purpose) */
+	STEP_ATTACH,   /* the detached tree on fd onto dst (an extra mount, mounts.h) */
 };
 
 struct sandbox_step {
@@ -33,7 +35,13 @@ struct sandbox_step {
 	const char *dst; /* path inside the new root */
 	const char *arg; /* options, link target or content */
 	mode_t mode;
+	int fd; /* STEP_ATTACH: the tree, at SANDBOX_FD_BASE + i */
 };
+
+/* The fds the plan's steps use (extra mounts' trees): prepared in the setuid
+ * shell, kept open into pid 1 by the launcher, closed once the root is built. */
+#define SANDBOX_FD_BASE	 100
+#define SANDBOX_FD_COUNT PROFILE_MAX_MOUNTS
 
 #define SANDBOX_MAX_STEPS 128
 
@@ -53,6 +61,7 @@ struct sandbox_params {
 	const char *shell; /* the real shell, e.g. /bin/bash */
 	const struct ephemera_profile *profile; /* sizes of the private tmpfs mounts */
 	const char *tty;   /* path of fd 0's terminal, bound as /dev/console; or NULL */
+	const struct extra_mounts *extra; /* the profile's mounts, ready; or NULL */
 };
 
 /* Builds the plan; -ENOBUFS when it does not fit (a bug, not a user error). */

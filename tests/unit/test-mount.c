@@ -105,7 +105,7 @@ int main(void)
 
 	/* A sandbox step table run against the planted root fails at the link. */
 	static struct sandbox_plan plan;
-	plan.steps[0] = (struct sandbox_step){STEP_TMPFS, NULL, "/home/upload", "size=4k", 0};
+	plan.steps[0] = (struct sandbox_step){STEP_TMPFS, NULL, "/home/upload", "size=4k", 0, -1};
 	plan.n = 1;
 	size_t failed = 99;
 	ok(refused(sandbox_plan_run(&plan, rfd, &failed)),
