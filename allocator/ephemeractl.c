@@ -3,6 +3,7 @@
 #include "allocator/alloc.h"
 #include "allocator/doctor.h"
 #include "allocator/gateway.h"
+#include "allocator/lifetime.h"
 #include "allocator/reaper.h"
 #include "common/parse.h"
 #include "common/config.h"
@@ -284,10 +285,60 @@ static int collect_name(const struct db_session *s, void *userdata)
 	return 0;
 }
 
-/* --all: every session not yet reaped whose login is over; a running one, or
- * one another reaper holds, is left for the next run. */
+/* Closes a live session and reaps it at once (REAP_FORCE): kill, and a
+ * session past its lifetime. */
+static int kill_and_reap(struct ctl *c, const char *name, const char *why)
+{
+	int r = db_session_close(c->db, name);
+	if (r < 0 && r != -ESTALE) {
+		log_msg(LOG_ERR, name, "kill: %s",
+			r == -ENOENT ? "no such session" : db_errmsg(c->db));
+		return 1;
+	}
+	log_msg(LOG_NOTICE, name, "%s", why);
+	struct reap_result res;
+	char err[512];
+	r = reaper_reap(&c->cfg, c->db, name, REAP_FORCE, &res, err, sizeof(err));
+	return report_reap(name, r, &res, err);
+}
+
+/* Lifetimes (lifetime.h): every running session is judged; one past its
+ * max_lifetime or idle_timeout is ended and reaped, one close to it warned. */
+static int expire_all(struct ctl *c)
+{
+	struct reap_all a = {c, NULL, 0};
+	const enum session_state running = SESSION_ACTIVE;
+	if (db_each_session(c->db, &running, collect_name, &a) < 0) {
+		log_msg(LOG_ERR, NULL, "lifetimes: %s", db_errmsg(c->db));
+		free(a.names);
+		return 1;
+	}
+	int failed = 0;
+	for (size_t i = 0; i < a.n; i++) {
+		struct lifetime_verdict v;
+		char err[512], why[300];
+		if (lifetime_judge(&c->cfg, c->db, a.names[i], (int64_t)time(NULL), &v, err,
+				   sizeof(err)) < 0) {
+			log_msg(LOG_WARNING, a.names[i], "lifetimes: %s", err);
+			continue;
+		}
+		if (v.action == LIFETIME_WARNED)
+			log_msg(LOG_NOTICE, a.names[i], "warned: %s", v.detail);
+		if (v.action != LIFETIME_OVER)
+			continue;
+		(void)db_event_add(c->db, a.names[i], "expired", v.detail);
+		snprintf(why, sizeof(why), "ended by its %s: %s", v.reason, v.detail);
+		failed |= kill_and_reap(c, a.names[i], why);
+	}
+	free(a.names);
+	return failed;
+}
+
+/* --all: lifetimes first, then every session not yet reaped whose login is
+ * over; a running one, or one another reaper holds, is left for the next run. */
 static int reap_all(struct ctl *c)
 {
+	int failed = expire_all(c);
 	struct reap_all a = {c, NULL, 0};
 	int r = db_each_reapable(c->db, collect_name, &a);
 	if (r < 0) {
@@ -295,7 +346,6 @@ static int reap_all(struct ctl *c)
 		free(a.names);
 		return 1;
 	}
-	int failed = 0;
 	for (size_t i = 0; i < a.n; i++) {
 		struct reap_result res;
 		char err[512];
@@ -334,17 +384,7 @@ static int cmd_kill(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 2)
 		return usage_error("kill needs exactly one NAME");
-	int r = db_session_close(c->db, argv[1]);
-	if (r < 0 && r != -ESTALE) {
-		log_msg(LOG_ERR, argv[1], "kill: %s",
-			r == -ENOENT ? "no such session" : db_errmsg(c->db));
-		return 1;
-	}
-	log_msg(LOG_NOTICE, argv[1], "killed by the administrator");
-	struct reap_result res;
-	char err[512];
-	r = reaper_reap(&c->cfg, c->db, argv[1], REAP_FORCE, &res, err, sizeof(err));
-	return report_reap(argv[1], r, &res, err);
+	return kill_and_reap(c, argv[1], "killed by the administrator");
 }
 
 static int cmd_gc(struct ctl *c, int argc, char **argv)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 /* Fields of /proc/PID/stat after the command name, which may hold spaces and
  * parentheses: everything after the last ')' is plain numbers. */
@@ -86,4 +87,25 @@ int proc_alive(const struct proc_id *id)
 	if (proc_identify(id->pid, &now) < 0)
 		return 0;
 	return now.start == id->start;
+}
+
+int proc_ctty(const struct proc_id *id, dev_t *ret)
+{
+	char buf[1024], copy[1024], *rest;
+	uint64_t tty_nr, start;
+	int r = read_stat_fields(id->pid, buf, sizeof(buf), &rest);
+	if (r == -ENOENT)
+		return -ESRCH;
+	if (r < 0)
+		return r;
+	snprintf(copy, sizeof(copy), "%s", rest);
+	if ((r = stat_field(rest, 7, &tty_nr)) < 0 || (r = stat_field(copy, 22, &start)) < 0)
+		return r;
+	if (start != id->start)
+		return -ESRCH;
+	/* proc(5): the major in bits 15-8, the minor in bits 31-20 and 7-0. */
+	unsigned maj = (unsigned)(tty_nr >> 8) & 0xfff;
+	unsigned min = (unsigned)(tty_nr & 0xff) | (unsigned)((tty_nr >> 12) & 0xfff00);
+	*ret = tty_nr ? makedev(maj, min) : 0;
+	return 0;
 }

@@ -20,6 +20,10 @@ int proc_parent(pid_t pid, pid_t *ret_ppid);
 /* Up to max ancestors of the calling process, parent first.  Returns how many. */
 int proc_ancestors(struct proc_id *ret, size_t max);
 
+/* The controlling terminal of the live process id (0: it has none), as a
+ * device number; -ESRCH when id names no live process. */
+int proc_ctty(const struct proc_id *id, dev_t *ret);
+
 /* 1 if id still names a live process, 0 if not. */
 int proc_alive(const struct proc_id *id);
 

@@ -139,6 +139,21 @@ int db_each_event(struct db *db, const char *name, db_event_cb cb, void *userdat
 int db_sessions_json(struct db *db, const enum session_state *state, char **ret);
 int db_session_json(struct db *db, const char *name, char **ret);
 
+/* Lifetimes (db/lifetime.c). */
+struct db_times {
+	int64_t started_at; /* when its shell claimed it (created_at before) */
+	int64_t warned_at;  /* the last lifetime warning; 0: none */
+	int64_t active_at;  /* the last activity seen; 0: none yet */
+	int64_t last_logout; /* when its last login left; 0: none has */
+};
+int db_session_times(struct db *db, const char *name, struct db_times *ret);
+/* The logins still attached to a session (the logins table): pid, start time. */
+typedef int (*db_login_cb)(int64_t pid, int64_t start, void *userdata);
+int db_each_open_login(struct db *db, const char *name, db_login_cb cb, void *userdata);
+/* warned_at = at, and a "warned" event with detail, in one transaction. */
+int db_session_warned(struct db *db, const char *name, int64_t at, const char *detail);
+int db_session_seen(struct db *db, const char *name, int64_t at);
+
 /* PRAGMA integrity_check: 0 when "ok", -EBADMSG otherwise. */
 int db_integrity_check(struct db *db);
 

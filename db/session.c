@@ -403,7 +403,7 @@ int db_each_event(struct db *db, const char *name, db_event_cb cb, void *userdat
 }
 
 /* One column update on a session, by name. */
-static int update_int(struct db *db, const char *sql, const char *name, int64_t v)
+int db_update_int(struct db *db, const char *sql, const char *name, int64_t v)
 {
 	sqlite3_stmt *st;
 	int r = db_prepare(db, sql, &st);
@@ -423,7 +423,7 @@ static int transition(struct db *db, const char *name, unsigned from, enum sessi
 		return r;
 	r = db_session_set_state(db, name, from, to);
 	if (r == 0 && sql)
-		r = update_int(db, sql, name, v);
+		r = db_update_int(db, sql, name, v);
 	if (r == 0 && detail)
 		r = db_event_add(db, name, "reason", detail);
 	if (r == 0)
