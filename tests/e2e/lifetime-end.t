@@ -14,6 +14,7 @@ enter_testenv "$@"
 
 useradd -M -d /home/agent-two -s "$EPHEMERA_SHELL_BIN" agent-two
 usermod -p '*' agent-two
+mkdir -p /home/agent-two
 cat >/etc/ephemera/ephemera.conf <<'EOF'
 [gateway]
 accounts = agent-session, agent-two
