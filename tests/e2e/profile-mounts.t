@@ -10,7 +10,9 @@
 # with a clear line and nothing runs.
 # Checked by removing each defence: without the symlink check (M1) the two
 # link cases log in; without the owner check (M2) the plainuser source does;
-# without the idmapping (M4) the second session cannot read cred (EACCES).
+# without the idmapping (M4) the second session cannot read cred (EACCES);
+# without the ACL check a rw source another user may write logs in; without
+# both close-on-exec and pid 1's close of the clones' fds the shell holds 3.
 . "$(dirname "$0")/lib.sh"
 enter_testenv "$@"
 
@@ -60,6 +62,12 @@ is "$(find "$CFG" -uid "$(uid_of "$s1")" | wc -l)" 0 "  ... nothing there belong
 is "$(state_of "$s1")" reaped "the first session is reaped"
 is "$(cat "$CFG/agent-session/cred")" cred-1 "  ... and .config survived its reap"
 is "$(cat "$S/tools/tool")" tool-v1 "  ... and so did the tools folder"
+
+# The clones travel into pid 1 as fds from 100 up (close-on-exec, and pid 1,
+# which the session cannot look into, closes them once used): none is left
+# to the session.
+out=$(su - agent-session -c 'ls /proc/self/fd | grep -Ec "^[0-9]{3,}$"' 2>&1)
+is "$out" 0 "no fd of the clones is open in the session"
 
 # ---- the next session of the same owner: another UID, the same .config ----
 out=$(su - agent-session -c '
