@@ -40,4 +40,7 @@ enum level check_sshd_sftp(const struct doctor *d, const void *arg, char *why, s
 enum level check_limits_host(const struct doctor *d, const void *arg, char *why, size_t len);
 enum level check_limits_profiles(const struct doctor *d, const void *arg, char *why, size_t len);
 
+/* doctor-mounts.c */
+enum level check_mounts(const struct doctor *d, const void *arg, char *why, size_t len);
+
 #endif

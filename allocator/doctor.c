@@ -409,6 +409,7 @@ static const struct check {
     {"gateway-accounts", check_gateways, NULL, true},
     {"limits-host", check_limits_host, NULL, true},
     {"limits-profiles", check_limits_profiles, NULL, true},
+    {"extra-mounts", check_mounts, NULL, true},
     {"protected-symlinks", check_sysctl, &protected_symlinks, false},
     {"protected-hardlinks", check_sysctl, &protected_hardlinks, false},
     {"legacy-tiocsti", check_sysctl, &legacy_tiocsti, false},

@@ -361,3 +361,19 @@ void mounts_close(struct extra_mounts *m)
 		}
 	m->n = 0;
 }
+
+int mounts_probe(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	const struct mounts_who w = {.owner_uid = 1, .owner_gid = 1, .uid = 2, .gid = 2};
+	_cleanup_close_ int ns = make_idmap(&w);
+	if (ns < 0)
+		return ns;
+	int tree = clone_tree(fd, false, ns);
+	if (tree < 0)
+		return tree;
+	close(tree); /* never attached: gone with its last fd */
+	return 0;
+}

@@ -57,4 +57,8 @@ int mounts_prepare(const struct ephemera_profile *p, const struct mounts_who *w,
 		   struct extra_mounts *ret, char *err, size_t errlen);
 void mounts_close(struct extra_mounts *m);
 
+/* For ephemeractl doctor: 0 when an idmapped clone of directory dir can be
+ * made (nothing is mounted), else -errno (-EINVAL: the filesystem cannot). */
+int mounts_probe(const char *dir);
+
 #endif

@@ -147,10 +147,20 @@ refused "a rw source is made only under a root-owned parent" "mount $S/ownerp/ag
 	"rw:$S/ownerp/%u:mnt/.config"
 touch "$S/afile"
 refused "a file, not a directory" "mount $S/afile: not a directory" "ro:$S/afile:mnt/.skill"
+refused "a filesystem without idmapped mounts" "mount /proc/sys: its filesystem has no idmapped mounts" \
+	"ro:/proc/sys:mnt/.skill"
+like "$(ephemeractl doctor | grep extra-mounts)" '^FAIL extra-mounts +profile default: /proc/sys: its filesystem has no idmapped mounts' \
+	"  ... and ephemeractl doctor FAILs it"
+conf "ro:$S/nothing:mnt/.skill"
+like "$(ephemeractl doctor | grep extra-mounts)" "^FAIL extra-mounts +profile default: $S/nothing: missing" \
+	"ephemeractl doctor FAILs a missing source"
 conf "ro:$S/tools:mnt/../../etc"
 fails "a target out of the home is a config error: no login" su - agent-session -c true
 syslog_like "mount target .* is not a plain path in the home" "  ... and syslog says why"
 conf "ro:$S/tools:mnt/.skill"
 is "$(su - agent-session -c 'cat mnt/.skill/tool' 2>&1)" tool-v1 "control: the same login with a clean source works"
+conf "ro:$S/tools:mnt/.skill" "rw:$CFG/%u:mnt/.config"
+like "$(ephemeractl doctor | grep extra-mounts)" '^OK +extra-mounts +2 mount\(s\): sources present' \
+	"  ... and ephemeractl doctor finds the sources good"
 
 done_testing
