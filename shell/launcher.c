@@ -122,6 +122,9 @@ static void set_limits(const struct launch *l)
 	if (setrlimit(RLIMIT_NPROC, &nproc) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
 	    setrlimit(RLIMIT_FSIZE, &fsize) < 0 || setrlimit(RLIMIT_CORE, &core) < 0)
 		child_fail("setting the session's limits: %s", strerror(errno));
+	struct rlimit as = {l->memory_rlimit, l->memory_rlimit};
+	if (l->memory_rlimit && setrlimit(RLIMIT_AS, &as) < 0)
+		child_fail("setting RLIMIT_AS: %s", strerror(errno));
 }
 
 /* pid 1 of the new namespaces.  Never returns. */

@@ -30,6 +30,9 @@ struct launch {
 	char *const *argv; /* the real shell's argv */
 	char *const *envp;
 	int cgroup_fd; /* the session's cgroup (shell/cgroup.h), or -1 */
+	/* memory_max where no cgroup can enforce it: every process's
+	 * RLIMIT_AS instead (a per-process bound, weaker); 0: none. */
+	uint64_t memory_rlimit;
 };
 
 /* Runs the session; returns its exit status (>= 0), or -errno when the

@@ -141,9 +141,11 @@ static void build_env(struct session_env *env, const char *name, const char *hom
 }
 
 /* The session's cgroup (shell/cgroup.h): a limit this host cannot enforce
- * is a WARN line, one that it can but that fails refuses the login.  The fd,
- * or -1 when the session has no cgroup. */
-static int set_up_cgroup(const struct ephemera_profile *prof, const char *name)
+ * is a WARN line, one that it can but that fails refuses the login.  Sets
+ * l->cgroup_fd (-1 when the session has no cgroup), and l->memory_rlimit
+ * when memory_max falls back to a per-process RLIMIT_AS. */
+static void set_up_cgroup(const struct ephemera_profile *prof, const char *name,
+			  struct launch *l)
 {
 	struct shell_cgroup cg;
 	char err[512] = "";
@@ -151,9 +153,14 @@ static int set_up_cgroup(const struct ephemera_profile *prof, const char *name)
 		die("cgroup: %s", err);
 	for (unsigned i = 0; i < CG_N; i++)
 		if (cg.unenforced & (1u << i))
-			log_msg(LOG_WARNING, name, "%s cannot be enforced on this host: %s",
-				cgroup_ctl_key(i), cg.why[i]);
-	return cg.fd;
+			log_msg(LOG_WARNING, name, "%s cannot be enforced on this host: %s%s",
+				cgroup_ctl_key(i), cg.why[i],
+				(1u << i) == CG_MEMORY
+				    ? "; each process is held to it by RLIMIT_AS instead"
+				    : "");
+	l->cgroup_fd = cg.fd;
+	if (cg.unenforced & CG_MEMORY)
+		l->memory_rlimit = prof->memory_max;
 }
 
 /* disk_quota is set by the allocator; where the sessions filesystem has no
@@ -271,8 +278,8 @@ int main(int argc, char **argv)
 	    .shell = prof->shell,
 	    .argv = shell_args,
 	    .envp = env.vars,
-	    .cgroup_fd = set_up_cgroup(prof, ss.s.name),
 	};
+	set_up_cgroup(prof, ss.s.name, &l);
 	int status = launcher_run(&l, err, sizeof(err));
 	mounts_close(&extra);
 	if (status < 0)

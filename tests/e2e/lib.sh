@@ -66,6 +66,16 @@ like() {
 	fi
 }
 
+unlike() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		_report 1 "$3"
+		echo "#   got:  '$1'"
+		echo "#   not:  /$2/"
+		return 1
+	fi
+	_report 0 "$3"
+}
+
 diag() { echo "# $*"; }
 
 # The session records, for the tests that look at them (the default range

@@ -113,8 +113,17 @@ if has_ctl memory; then
 	ok "  ... and the host is fine: a login right after works" su - agent-session -c true
 else
 	skip "a 256M hog is killed at memory_max" "no memory controller in this host's cgroup v2"
+	# The fallback: memory_max becomes every process's hard RLIMIT_AS.
+	is "$(su - agent-session -c 'ulimit -Hv' 2>/dev/null)" 65536 \
+		"  ... the rlimit path instead: hard RLIMIT_AS = memory_max (64M, in KiB)"
+	out=$(su - agent-session -c 'perl -e '\''my $x = "a" x (256 * 1024 * 1024); print "survived\n"'\''; echo "rc=$?"' 2>&1)
+	unlike "$out" 'survived' "  ... and a 256M hog is stopped by it"
+	like "$out" 'Out of memory' "  ... perl says it is out of memory"
+	like "$out" 'rc=[1-9]' "  ... and exits non-zero"
+	syslog_like "memory_max cannot be enforced on this host: .*held to it by RLIMIT_AS instead" \
+		"  ... and the login says so in syslog"
 	is "$(su - agent-session -c 'ulimit -Hu' 2>/dev/null)" 1024 \
-		"  ... the rlimit path holds instead: hard RLIMIT_NPROC = max_processes"
+		"  ... and hard RLIMIT_NPROC = max_processes holds as everywhere"
 fi
 
 # pids.max stops a fork bomb even with max_processes far above it.
