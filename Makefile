@@ -38,19 +38,21 @@ SO_LDFLAGS  := -shared -Wl,-z,relro -Wl,-z,now -Wl,-z,defs -Wl,-z,noexecstack $(
 
 LIB_SRCS := $(wildcard common/*.c) $(wildcard db/*.c) \
             $(filter-out allocator/ephemeractl.c,$(wildcard allocator/*.c)) \
-            $(filter-out shell/main.c shell/gen-seccomp.c shell/seccomp-embedded.c,$(wildcard shell/*.c))
+            $(filter-out shell/main.c shell/gen-seccomp.c shell/seccomp-embedded.c,$(wildcard shell/*.c)) \
+            $(filter-out netproxy/main.c,$(wildcard netproxy/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBEPH   := $(B)/libephemera.a
 
 CTL      := $(B)/ephemeractl
 SHELLBIN := $(B)/ephemera-shell
 PAMMOD   := $(B)/pam_ephemera.so
+NETPROXY := $(B)/ephemera-netproxy
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
 
-PROGRAMS := $(CTL) $(SHELLBIN) $(PAMMOD)
+PROGRAMS := $(CTL) $(SHELLBIN) $(PAMMOD) $(NETPROXY)
 # Built from the scdoc sources by mk/man.mk (MAN_PAGES).
 MAN8      = $(filter %.8,$(MAN_PAGES))
 MAN5      = $(filter %.5,$(MAN_PAGES))
@@ -70,6 +72,10 @@ $(LIBEPH): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(CTL): $(B)/allocator/ephemeractl.o $(LIBEPH)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
+
+# The proxy of network = proxy, started by the shell (ephemera-netproxy(8)).
+$(NETPROXY): $(B)/netproxy/main.o $(LIBEPH)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(EXE_LDFLAGS) $(PKG_LIBS)
 
 # The seccomp program is compiled from the table at build time (seccomp.h).
@@ -135,7 +141,7 @@ bench: deps
 
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-	  --suppress=resourceLeak --suppress=memleak -D_GNU_SOURCE -I. common db allocator shell
+	  --suppress=resourceLeak --suppress=memleak -D_GNU_SOURCE -I. common db allocator shell netproxy
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
@@ -144,6 +150,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/ephemeractl
 	install -m 4755 $(SHELLBIN) $(DESTDIR)$(BINDIR)/ephemera-shell
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(NETPROXY) $(DESTDIR)$(LIBEXECDIR)/ephemera-netproxy
 	install -d $(DESTDIR)$(PAMDIR)
 	install -m 0644 $(PAMMOD) $(DESTDIR)$(PAMDIR)/pam_ephemera.so
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
@@ -154,6 +162,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ephemeractl $(DESTDIR)$(BINDIR)/ephemera-shell \
+	  $(DESTDIR)$(LIBEXECDIR)/ephemera-netproxy \
 	  $(DESTDIR)$(PAMDIR)/pam_ephemera.so $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
@@ -164,6 +173,6 @@ clean:
 # Targets of one job each (deb, man pages, demo) live in mk/*.mk.
 -include $(sort $(wildcard mk/*.mk))
 
--include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(B)/shell/main.d $(B)/shell/gen-seccomp.d \
+-include $(LIB_OBJS:.o=.d) $(B)/allocator/ephemeractl.d $(B)/netproxy/main.d $(B)/shell/main.d $(B)/shell/gen-seccomp.d \
   $(B)/shell/seccomp-embedded.d $(B)/pam_module/pam_ephemera.d $(UNIT_SRCS:%.c=$(B)/%.d) \
   $(HELPER_SRCS:%.c=$(B)/%.d)
