@@ -362,6 +362,10 @@ int np_loop_run(const struct np_options *opt)
 	int r = setup(&ctx, opt);
 	if (r < 0)
 		return r;
+	if (opt->ready_fd >= 0) {
+		(void)!write(opt->ready_fd, "R", 1);
+		close(opt->ready_fd);
+	}
 	struct epoll_event evs[64];
 	time_t last = 0;
 	while (!ctx.stop) {

@@ -20,6 +20,7 @@ struct np_options {
 	unsigned handshake_timeout; /* seconds */
 	int listen_fd;		    /* listening AF_UNIX SOCK_SEQPACKET */
 	int log_fd;
+	int ready_fd; /* gets one byte once the loop serves, then closed; -1: none */
 };
 
 /* Runs until SIGTERM, SIGINT or SIGHUP; every open connection is logged

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,6 +25,7 @@ static const char usage_text[] =
     "  --listen-fd N            listening AF_UNIX SOCK_SEQPACKET socket (default 3)\n"
     "  --listen PATH            make and listen on that socket instead\n"
     "  --log-fd N               one line per connection (default 2)\n"
+    "  --ready-fd N             write one byte there once serving, then close it\n"
     "  --allow HOST|*.DOMAIN    destination allowed (repeat)\n"
     "  --deny HOST|*.DOMAIN     destination refused, before any allow (repeat)\n"
     "  --allow-private HOST     HOST may resolve to a non-public address (repeat)\n"
@@ -102,15 +104,17 @@ static int forwarder(const char *path, unsigned http, unsigned socks)
 
 int main(int argc, char **argv)
 {
+	/* Not traceable by other processes of the same (unprivileged) user. */
+	prctl(PR_SET_DUMPABLE, 0);
 	static struct np_options o = {.max_connections = 256, .handshake_timeout = 30,
-				      .listen_fd = 3, .log_fd = 2};
+				      .listen_fd = 3, .log_fd = 2, .ready_fd = -1};
 	const char *listen = NULL, *forward = NULL;
 	unsigned http_port = 0, socks_port = 0;
-	enum { O_LISTEN_FD = 256, O_LISTEN, O_LOG_FD, O_ALLOW, O_DENY, O_PRIVATE, O_PORT, O_MAX,
+	enum { O_LISTEN_FD = 256, O_LISTEN, O_LOG_FD, O_READY_FD, O_ALLOW, O_DENY, O_PRIVATE, O_PORT, O_MAX,
 	       O_TIMEOUT, O_FORWARD, O_HTTP, O_SOCKS, O_HELP, O_VERSION };
 	static const struct option opts[] = {
 	    {"listen-fd", 1, NULL, O_LISTEN_FD}, {"listen", 1, NULL, O_LISTEN},
-	    {"log-fd", 1, NULL, O_LOG_FD},	     {"allow", 1, NULL, O_ALLOW},
+	    {"log-fd", 1, NULL, O_LOG_FD},	     {"ready-fd", 1, NULL, O_READY_FD},	     {"allow", 1, NULL, O_ALLOW},
 	    {"deny", 1, NULL, O_DENY},		     {"allow-private", 1, NULL, O_PRIVATE},
 	    {"port", 1, NULL, O_PORT},		     {"max-connections", 1, NULL, O_MAX},
 	    {"handshake-timeout", 1, NULL, O_TIMEOUT}, {"forward", 1, NULL, O_FORWARD},
@@ -124,6 +128,7 @@ int main(int argc, char **argv)
 		case O_LISTEN_FD: o.listen_fd = (int)number(optarg, 0, 65535, "--listen-fd"); break;
 		case O_LISTEN: listen = optarg; break;
 		case O_LOG_FD: o.log_fd = (int)number(optarg, 0, 65535, "--log-fd"); break;
+		case O_READY_FD: o.ready_fd = (int)number(optarg, 0, 65535, "--ready-fd"); break;
 		case O_ALLOW: add_host(p->allow, &p->n_allow, optarg, true); break;
 		case O_DENY: add_host(p->deny, &p->n_deny, optarg, true); break;
 		case O_PRIVATE: add_host(p->private_ok, &p->n_private_ok, optarg, false); break;

@@ -111,7 +111,7 @@ static int clear_remaining_caps(char *err, size_t errlen)
 	return 0;
 }
 
-int drop_privileges(uid_t uid, gid_t gid, int life_fd, char *err, size_t errlen)
+int drop_privileges(uid_t uid, gid_t gid, int life_fd, bool no_unix, char *err, size_t errlen)
 {
 	if (uid == 0 || gid == 0)
 		return errbuf(-EINVAL, err, errlen, "refusing to drop to uid or gid 0");
@@ -128,7 +128,7 @@ int drop_privileges(uid_t uid, gid_t gid, int life_fd, char *err, size_t errlen)
 		return errbuf(neg_errno(), err, errlen, "dumpable: %s", strerror(errno));
 	if ((r = drop_tie_to_parent(life_fd)) < 0)
 		return errbuf(r, err, errlen, "the launcher went away during setup");
-	if ((r = sandbox_seccomp_load()) < 0)
+	if ((r = sandbox_seccomp_load_variant(no_unix)) < 0)
 		return errbuf(r, err, errlen, "seccomp: %s", strerror(-r));
 	return 0;
 }

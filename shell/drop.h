@@ -13,12 +13,15 @@
 #ifndef EPHEMERA_SHELL_DROP_H
 #define EPHEMERA_SHELL_DROP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 /* life_fd: read end of a pipe whose write end the launcher holds; EOF means
- * the launcher is gone.  On failure returns -errno and names the step in err. */
-int drop_privileges(uid_t uid, gid_t gid, int life_fd, char *err, size_t errlen);
+ * the launcher is gone.  no_unix: the seccomp variant that refuses AF_UNIX
+ * sockets (network = host without allow_unix).  On failure returns -errno
+ * and names the step in err. */
+int drop_privileges(uid_t uid, gid_t gid, int life_fd, bool no_unix, char *err, size_t errlen);
 
 /* PR_SET_PDEATHSIG(SIGKILL), then fail with -ECHILD if the launcher already died. */
 int drop_tie_to_parent(int life_fd);

@@ -4,6 +4,7 @@
 #include "shell/drop.h"
 #include "shell/init.h"
 #include "shell/mount.h"
+#include "shell/net.h"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -90,7 +91,7 @@ static void build_root(const struct launch *l)
 	close(root);
 	if (sethostname(l->hostname, strlen(l->hostname)) < 0)
 		child_fail("sethostname: %s", strerror(errno));
-	if ((r = loopback_up()) < 0)
+	if (l->profile->network != NET_HOST && (r = loopback_up()) < 0)
 		child_fail("bringing up lo: %s", strerror(-r));
 }
 
@@ -137,8 +138,12 @@ static _Noreturn void sandbox_pid1(const struct launch *l)
 	close_range(SANDBOX_FD_BASE, SANDBOX_FD_BASE + SANDBOX_FD_COUNT - 1, 0);
 	set_limits(l);
 	char err[256];
-	if (drop_privileges(l->uid, l->gid, LIFE_FD, err, sizeof(err)) < 0)
+	const struct ephemera_profile *p = l->profile;
+	bool no_unix = p->network == NET_HOST && !p->allow_unix;
+	if (drop_privileges(l->uid, l->gid, LIFE_FD, no_unix, err, sizeof(err)) < 0)
 		child_fail("dropping privileges: %s", err);
+	if (p->network == NET_PROXY && (r = net_forwarder_start(ERR_FD, LIFE_FD)) < 0)
+		child_fail("starting the proxy forwarder: %s", strerror(-r));
 
 	sigset_t set, old;
 	init_signal_set(&set);
@@ -194,11 +199,13 @@ static void install_forwarders(void)
  * which CLONE_NEWCGROUP then makes the root of its cgroup namespace. */
 static pid_t clone_pid1(const struct launch *l, int *ret_pidfd)
 {
+	/* network = host: the host's network namespace, nothing else changes. */
+	unsigned long ns = NS_FLAGS & ~(l->profile->network == NET_HOST ? CLONE_NEWNET : 0UL);
 	if (l->cgroup_fd < 0)
-		return (pid_t)syscall(SYS_clone, NS_FLAGS | CLONE_PIDFD | SIGCHLD, NULL, ret_pidfd,
-				      NULL, 0);
+		return (pid_t)syscall(SYS_clone, ns | CLONE_PIDFD | SIGCHLD, NULL, ret_pidfd, NULL,
+				      0);
 	struct clone_args a = {
-	    .flags = NS_FLAGS | CLONE_PIDFD | CLONE_INTO_CGROUP,
+	    .flags = ns | CLONE_PIDFD | CLONE_INTO_CGROUP,
 	    .pidfd = (uint64_t)(uintptr_t)ret_pidfd,
 	    .exit_signal = SIGCHLD,
 	    .cgroup = (uint64_t)l->cgroup_fd,

@@ -12,6 +12,7 @@
 #include "shell/hygiene.h"
 #include "shell/launcher.h"
 #include "shell/mounts.h"
+#include "shell/net.h"
 #include "shell/sandbox.h"
 #include "shell/session.h"
 
@@ -244,6 +245,16 @@ int main(int argc, char **argv)
 	const struct ephemera_profile *prof = config_profile_named(&cfg, ss.s.profile);
 	if (!prof)
 		die("profile '%s' of this session is not in the config", ss.s.profile);
+	/* network = proxy: the proxy runs before the sandbox exists (its
+	 * socket is bound in), and no proxy, no login. */
+	static struct net_proxy np;
+	const char *proxy_socket = NULL;
+	if (prof->network == NET_PROXY) {
+		if (net_proxy_start(&cfg, prof, ss.s.name, ss.s.uid, ss.s.gid, &np, err,
+				    sizeof(err)) < 0)
+			die("network = proxy: %s", err);
+		proxy_socket = np.socket;
+	}
 	char home[4096];
 	snprintf(home, sizeof(home), "%s/%s", cfg.sessions_dir, ss.s.name);
 	static struct extra_mounts extra;
@@ -258,10 +269,13 @@ int main(int argc, char **argv)
 	    .profile = prof,
 	    .tty = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) : NULL,
 	    .extra = &extra,
+	    .proxy_socket = proxy_socket,
 	};
 	if (sandbox_plan_build(&plan, &params) < 0)
 		die("the sandbox plan does not fit");
 	build_env(&env, ss.s.name, home, prof->shell);
+	if (proxy_socket && net_env(&env) < 0)
+		die("building the environment: out of memory");
 	char argv0[260], *shell_args[4];
 	shell_argv(prof->shell, &inv, argv0, sizeof(argv0), shell_args);
 
@@ -282,6 +296,8 @@ int main(int argc, char **argv)
 	set_up_cgroup(prof, ss.s.name, &l);
 	int status = launcher_run(&l, err, sizeof(err));
 	mounts_close(&extra);
+	if (proxy_socket)
+		net_proxy_stop(&np);
 	if (status < 0)
 		die("sandbox: %s", err);
 

@@ -215,6 +215,15 @@ static void plan_extra(struct sandbox_plan *plan, const struct sandbox_params *p
 	}
 }
 
+/* network = proxy: the proxy's socket, on a path of the fresh /run. */
+static void plan_net(struct sandbox_plan *plan, const struct sandbox_params *p)
+{
+	add(plan, STEP_DIR, NULL, "/run/ephemera", NULL, 0755);
+	add(plan, STEP_FILE, NULL, "/run/ephemera/proxy.sock", NULL, 0600);
+	add(plan, STEP_BIND_RW, intern(plan, "%s", p->proxy_socket), "/run/ephemera/proxy.sock",
+	    NULL, 0);
+}
+
 int sandbox_plan_build(struct sandbox_plan *plan, const struct sandbox_params *p)
 {
 	memset(plan, 0, sizeof(*plan));
@@ -224,6 +233,8 @@ int sandbox_plan_build(struct sandbox_plan *plan, const struct sandbox_params *p
 	plan_proc(plan);
 	plan_scratch(plan, p);
 	plan_extra(plan, p);
+	if (p->proxy_socket)
+		plan_net(plan, p);
 	add(plan, STEP_UNLINK, NULL, MASK_FILE, NULL, 0);
 	add(plan, STEP_UNLINK, NULL, "/.ephemera-passwd", NULL, 0);
 	add(plan, STEP_UNLINK, NULL, "/.ephemera-group", NULL, 0);

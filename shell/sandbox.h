@@ -62,6 +62,7 @@ struct sandbox_params {
 	const struct ephemera_profile *profile; /* sizes of the private tmpfs mounts */
 	const char *tty;   /* path of fd 0's terminal, bound as /dev/console; or NULL */
 	const struct extra_mounts *extra; /* the profile's mounts, ready; or NULL */
+	const char *proxy_socket; /* network = proxy: host path of the proxy's socket */
 };
 
 /* Builds the plan; -ENOBUFS when it does not fit (a bug, not a user error). */

@@ -35,6 +35,7 @@ static const char G_DCOOKIE[] = "dcookie: obsolete oprofile interface (gone sinc
 static const char G_PERSONA[] = "personality: only 0, ADDR_NO_RANDOMIZE (gdb) and the query";
 static const char G_TTY[] = "tty: TIOCSTI/TIOCLINUX type into the owner's tty (su); TIOCSETD";
 static const char G_VSOCK[] = "vsock: talks to the hypervisor, past the network namespace";
+static const char G_UNIX[] = "unix: network = host shares the host's abstract AF_UNIX sockets";
 static const char G_UNKNOWN[] = "unknown: newer than this libseccomp; ENOSYS until reviewed";
 
 #define ALWAYS(g, name, err)                                                                       \
@@ -184,6 +185,16 @@ const struct seccomp_rule_desc sandbox_seccomp_rules[] = {
 const size_t sandbox_seccomp_n_rules =
     sizeof(sandbox_seccomp_rules) / sizeof(sandbox_seccomp_rules[0]);
 
+/* network = host without allow_unix: the sandbox is in the host's network
+ * namespace, where abstract AF_UNIX sockets (named by the namespace, not by
+ * a file the mount namespace could hide) of the host's daemons answer. */
+const struct seccomp_rule_desc sandbox_seccomp_unix_rules[] = {
+    MATCH(G_UNIX, socket, 0, 0xffffffffu, AF_UNIX),
+    MATCH(G_UNIX, socketpair, 0, 0xffffffffu, AF_UNIX),
+};
+const size_t sandbox_seccomp_n_unix_rules =
+    sizeof(sandbox_seccomp_unix_rules) / sizeof(sandbox_seccomp_unix_rules[0]);
+
 /* Does the sweep take nr?  Only when libseccomp cannot name it for the native
  * architecture and no named rule of the table already decides it. */
 static bool sweep_takes(int nr)
@@ -222,7 +233,7 @@ static int rule_add(scmp_filter_ctx ctx, const struct seccomp_rule_desc *r)
 	    SCMP_CMP32((unsigned)r->arg, SCMP_CMP_MASKED_EQ, r->mask, r->value));
 }
 
-static int filter_build(scmp_filter_ctx *ret_ctx)
+static int filter_build(scmp_filter_ctx *ret_ctx, bool no_unix)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
@@ -243,6 +254,8 @@ static int filter_build(scmp_filter_ctx *ret_ctx)
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	for (size_t i = 0; r >= 0 && i < sandbox_seccomp_n_rules; i++)
 		r = rule_add(ctx, &sandbox_seccomp_rules[i]);
+	for (size_t i = 0; r >= 0 && no_unix && i < sandbox_seccomp_n_unix_rules; i++)
+		r = rule_add(ctx, &sandbox_seccomp_unix_rules[i]);
 	if (r < 0) {
 		seccomp_release(ctx);
 		return r;
@@ -253,8 +266,13 @@ static int filter_build(scmp_filter_ctx *ret_ctx)
 
 int sandbox_seccomp_apply(void)
 {
+	return sandbox_seccomp_apply_variant(false);
+}
+
+int sandbox_seccomp_apply_variant(bool no_unix)
+{
 	scmp_filter_ctx ctx;
-	int r = filter_build(&ctx);
+	int r = filter_build(&ctx, no_unix);
 	if (r < 0)
 		return r;
 	r = seccomp_load(ctx);
@@ -264,8 +282,13 @@ int sandbox_seccomp_apply(void)
 
 int sandbox_seccomp_export_bpf(int fd)
 {
+	return sandbox_seccomp_export_bpf_variant(fd, false);
+}
+
+int sandbox_seccomp_export_bpf_variant(int fd, bool no_unix)
+{
 	scmp_filter_ctx ctx;
-	int r = filter_build(&ctx);
+	int r = filter_build(&ctx, no_unix);
 	if (r < 0)
 		return r;
 	r = seccomp_export_bpf(ctx, fd);
@@ -290,12 +313,10 @@ static void print_sweep(FILE *out, const struct seccomp_rule_desc *r)
 	}
 }
 
-void sandbox_seccomp_print(FILE *out)
+static void print_rules(FILE *out, const struct seccomp_rule_desc *rules, size_t n)
 {
-	fprintf(out, "# default: allow; compares use the low 32 bits of an argument\n");
-	fprintf(out, "# other architectures (i386 int 0x80, x32 nr | 0x40000000): kill-process\n");
-	for (size_t i = 0; i < sandbox_seccomp_n_rules; i++) {
-		const struct seccomp_rule_desc *r = &sandbox_seccomp_rules[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct seccomp_rule_desc *r = &rules[i];
 		if (!r->syscall) {
 			print_sweep(out, r);
 			continue;
@@ -305,4 +326,13 @@ void sandbox_seccomp_print(FILE *out)
 			fprintf(out, " a%d & %#x == %#x", r->arg, r->mask, r->value);
 		fprintf(out, "  # %s\n", r->group);
 	}
+}
+
+void sandbox_seccomp_print(FILE *out)
+{
+	fprintf(out, "# default: allow; compares use the low 32 bits of an argument\n");
+	fprintf(out, "# other architectures (i386 int 0x80, x32 nr | 0x40000000): kill-process\n");
+	print_rules(out, sandbox_seccomp_rules, sandbox_seccomp_n_rules);
+	fprintf(out, "# network = host without allow_unix, also:\n");
+	print_rules(out, sandbox_seccomp_unix_rules, sandbox_seccomp_n_unix_rules);
 }

@@ -8,6 +8,7 @@
 #ifndef EPHEMERA_SHELL_SECCOMP_H
 #define EPHEMERA_SHELL_SECCOMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,11 +30,15 @@ struct seccomp_rule_desc {
 /* The policy itself, for the tests and ephemeractl doctor. */
 extern const struct seccomp_rule_desc sandbox_seccomp_rules[];
 extern const size_t sandbox_seccomp_n_rules;
+/* Added for network = host unless allow_unix: AF_UNIX socket/socketpair. */
+extern const struct seccomp_rule_desc sandbox_seccomp_unix_rules[];
+extern const size_t sandbox_seccomp_n_unix_rules;
 
 /* Builds the filter from the table and loads it (with TSYNC).  Does not set
  * PR_SET_NO_NEW_PRIVS itself: the caller did, and without it (or
  * CAP_SYS_ADMIN) the kernel refuses with -EACCES.  Returns 0 or -errno. */
 int sandbox_seccomp_apply(void);
+int sandbox_seccomp_apply_variant(bool no_unix);
 
 /* One line per rule: "syscall action [arg condition]  # group"; the sweep as
  * ranges of numbers; lines starting with '#' say what holds for all. */
@@ -42,6 +47,7 @@ void sandbox_seccomp_print(FILE *out);
 /* Writes the BPF program that sandbox_seccomp_apply() would load to fd
  * (8 bytes an instruction), without loading it.  Returns 0 or -errno. */
 int sandbox_seccomp_export_bpf(int fd);
+int sandbox_seccomp_export_bpf_variant(int fd, bool no_unix);
 
 /* The same program, compiled from the table when ephemera-shell was built
  * (shell/gen-seccomp.c): building it at every login costs ~15 ms of CPU.
@@ -49,6 +55,10 @@ int sandbox_seccomp_export_bpf(int fd);
  * Defined only in ephemera-shell (shell/seccomp-embedded.c). */
 extern const unsigned char sandbox_seccomp_bpf[];
 extern const size_t sandbox_seccomp_bpf_size;
+/* The same with sandbox_seccomp_unix_rules (network = host, no allow_unix). */
+extern const unsigned char sandbox_seccomp_bpf_nounix[];
+extern const size_t sandbox_seccomp_bpf_nounix_size;
 int sandbox_seccomp_load(void);
+int sandbox_seccomp_load_variant(bool no_unix);
 
 #endif
