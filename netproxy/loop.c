@@ -24,6 +24,7 @@ struct np_ctx {
 	struct np_conn *conns;
 	unsigned *free_slots, n_free;
 	unsigned *queue, n_queue;
+	unsigned *running; /* the queue being run */
 	int channels[NP_MAX_CHANNELS];
 	struct np_resolver *res;
 	bool stop;
@@ -283,12 +284,15 @@ static void sweep(struct np_ctx *ctx, time_t now)
 	}
 }
 
+/* Connections that used their rounds get another turn, in the order they
+ * gave it up; one that gives it up again is queued for the next pass. */
 static void run_queue(struct np_ctx *ctx)
 {
 	unsigned n = ctx->n_queue;
+	memcpy(ctx->running, ctx->queue, n * sizeof(unsigned));
 	ctx->n_queue = 0;
 	for (unsigned i = 0; i < n; i++) {
-		struct np_conn *c = &ctx->conns[ctx->queue[i]];
+		struct np_conn *c = &ctx->conns[ctx->running[i]];
 		c->queued = false;
 		if (c->state != NP_FREE)
 			np_conn_pump(ctx, c);
@@ -326,7 +330,8 @@ static int setup(struct np_ctx *ctx, const struct np_options *opt)
 	ctx->conns = calloc(n, sizeof(*ctx->conns));
 	ctx->free_slots = calloc(n, sizeof(unsigned));
 	ctx->queue = calloc(n, sizeof(unsigned));
-	if (!ctx->conns || !ctx->free_slots || !ctx->queue)
+	ctx->running = calloc(n, sizeof(unsigned));
+	if (!ctx->conns || !ctx->free_slots || !ctx->queue || !ctx->running)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
 		ctx->conns[i] = (struct np_conn){.cfd = -1, .ufd = -1};

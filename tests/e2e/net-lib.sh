@@ -3,7 +3,7 @@
 # /etc/hosts (a copy), and the proxy's configuration.
 #
 #   allowed.test, denied.test, rebind.wild.test, other.test -> 127.0.0.1
-#   :8080 and :8443 plain HTTP (python3 http.server) serving $NET_WWW,
+#   :8080 and :8443 plain HTTP (tests/helpers/net-server.py) serving $NET_WWW,
 #   :9999 another one, on a port the proxy does not allow.
 
 NET_WWW=/var/tmp/net-www
@@ -12,11 +12,7 @@ echo "hello from outside" >"$NET_WWW/hello.txt"
 echo "127.0.0.1 allowed.test denied.test rebind.wild.test other.test" >>/etc/hosts
 
 net_servers() {
-	local port
-	for port in 8080 8443 9999; do
-		python3 -m http.server --bind 127.0.0.1 --directory "$NET_WWW" "$port" \
-			>/dev/null 2>&1 &
-	done
+	"$EPHEMERA_REPO/tests/helpers/net-server.py" "$NET_WWW" 8080 8443 9999 >/dev/null 2>&1 &
 	local i
 	for i in $(seq 100); do
 		[ "$(ss -ltnH '( sport = :8080 or sport = :8443 or sport = :9999 )' | wc -l)" = 3 ] &&
