@@ -23,7 +23,7 @@ static bool valid_dns_name(const char *s)
 	size_t label = 0;
 	for (const char *c = s;; c++) {
 		if (*c == '.' || *c == '\0') {
-			if (label == 0 || label > 63)
+			if (label == 0 || label > 63 || c[-1] == '-')
 				return false;
 			if (*c == '\0')
 				return true;
@@ -32,7 +32,7 @@ static bool valid_dns_name(const char *s)
 		}
 		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
 			  *c == '_';
-		if (!ok)
+		if (!ok || (label == 0 && *c == '-'))
 			return false;
 		label++;
 	}
@@ -50,9 +50,13 @@ int np_host_normalize(char *host)
 			host[i] = (char)(host[i] - 'A' + 'a');
 	if (is_ipv6_literal(host) || is_ipv4_literal(host))
 		return 0;
-	/* All digits and dots but not an address ("1.2.3", "0x7f.1"): a
-	 * resolver would read it as an address in some other notation. */
-	if (strspn(host, "0123456789.x") == n)
+	/* An address in another notation ("1.2.3", "0x7f.1", "2130706433"):
+	 * inet_aton, and so the resolver, reads it as one.  No DNS name ends
+	 * in an all-digit label either. */
+	struct in_addr a;
+	const char *last = strrchr(host, '.');
+	last = last ? last + 1 : host;
+	if (inet_aton(host, &a) || strspn(last, "0123456789") == strlen(last))
 		return -EINVAL;
 	return valid_dns_name(host) ? 0 : -EINVAL;
 }

@@ -976,6 +976,58 @@ static void test_embedded(void)
 	is_errno(answer(&o), -EPERM, "loaded with sandbox_seccomp_load(), TIOCSTI answers EPERM");
 }
 
+/* network = host without allow_unix: the second embedded program is the
+ * table's plus the AF_UNIX rules, and refuses socket and socketpair for
+ * AF_UNIX only (the default program allows them). */
+static long call_embedded_unix(const void *arg)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	int r = sandbox_seccomp_load_variant(arg != NULL);
+	if (r < 0)
+		return r;
+	int sv[2], fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno - 1000;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno - 2000 : 0;
+}
+
+static long call_embedded_socketpair(const void *arg)
+{
+	(void)arg;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	int r = sandbox_seccomp_load_variant(true);
+	int sv[2];
+	return r < 0 ? r : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ? -errno : 0;
+}
+
+static void test_embedded_nounix(void)
+{
+	int fd = memfd_create("bpf", MFD_CLOEXEC);
+	ok(fd >= 0 && sandbox_seccomp_export_bpf_variant(fd, true) == 0,
+	   "the table with the AF_UNIX rules exports a program");
+	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	unsigned char *buf = size > 0 ? malloc((size_t)size) : NULL;
+	ok(buf && size == (off_t)sandbox_seccomp_bpf_nounix_size &&
+	       pread(fd, buf, (size_t)size, 0) == size &&
+	       memcmp(buf, sandbox_seccomp_bpf_nounix, (size_t)size) == 0,
+	   "the embedded network = host program is the table's, byte for byte");
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	struct outcome o = run(false, call_embedded_unix, NULL);
+	is_errno(answer(&o), 0, "default program: AF_UNIX socket and socketpair work");
+	o = run(false, call_embedded_unix, "no-unix");
+	is_errno(answer(&o), -EPERM, "network = host program: socket(AF_UNIX) answers EPERM");
+	o = run(false, call_embedded_socketpair, NULL);
+	is_errno(answer(&o), -EPERM, "  ... and socketpair(AF_UNIX)");
+}
+
 int main(void)
 {
 	if (pipe2(probe_pipe, O_CLOEXEC) < 0) {
@@ -997,5 +1049,6 @@ int main(void)
 	test_sweep();
 	test_loading();
 	test_embedded();
+	test_embedded_nounix();
 	return done_testing();
 }
