@@ -7,7 +7,7 @@
 # empty paragraphs scdoc leaves, which mandoc and groff -ww warn about.
 
 SCDOC     ?= scdoc
-MAN_SRCS  := $(wildcard allocator/*.scd shell/*.scd pam_module/*.scd common/*.scd doc/*.scd)
+MAN_SRCS  := $(wildcard allocator/*.scd shell/*.scd pam_module/*.scd common/*.scd doc/*.scd netproxy/*.scd)
 MAN_PAGES := $(patsubst %.scd,$(B)/man/%,$(notdir $(MAN_SRCS)))
 
 vpath %.scd $(sort $(dir $(MAN_SRCS)))

@@ -42,7 +42,7 @@ subsection() {
 }
 
 # ---- every source has its page, built and current ----
-srcs=$(ls allocator/*.scd shell/*.scd pam_module/*.scd common/*.scd doc/*.scd 2>/dev/null)
+srcs=$(ls allocator/*.scd shell/*.scd pam_module/*.scd common/*.scd doc/*.scd netproxy/*.scd 2>/dev/null)
 ok "there are scdoc sources" test -n "$srcs"
 pages=()
 for src in $srcs; do
