@@ -7,6 +7,8 @@ forwarder on 127.0.0.1 (HTTP 3128, SOCKS 1080).  Each mode prints one line.
                       process stays in the background, holding them
   bigheader MB        a head of MB megabytes with no end; how far it got
   garbage             random bytes to the SOCKS port; what came back
+  bench-get URL N direct|proxy    N requests, a connection each: median ms
+  bench-download URL direct|proxy one download: MB/s (10^6 bytes a second)
 """
 import os
 import random
@@ -98,6 +100,44 @@ def garbage():
     print(f"garbage answered {got!r}")
 
 
+def request(url, via):
+    host = url.split("/")[2]
+    path = "/" + url.split("/", 3)[3]
+    if via == "direct":
+        name, port = host.split(":")
+        s = socket.create_connection(("127.0.0.1", int(port)))
+        line = path
+    else:
+        s = socket.create_connection(HTTP)
+        line = url
+    s.sendall(f"GET {line} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    n = 0
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        n += len(b)
+    s.close()
+    return n
+
+
+def bench_get(url, count, via):
+    times = []
+    for _ in range(count):
+        t = time.perf_counter()
+        if request(url, via) == 0:
+            raise SystemExit("empty answer")
+        times.append(time.perf_counter() - t)
+    times.sort()
+    print(f"{times[len(times) // 2] * 1000:.3f}")
+
+
+def bench_download(url, via):
+    t = time.perf_counter()
+    n = request(url, via)
+    print(f"{n / (time.perf_counter() - t) / 1e6:.1f} {n}")
+
+
 def main():
     mode = sys.argv[1]
     if mode == "parallel":
@@ -108,6 +148,10 @@ def main():
         bigheader(int(sys.argv[2]))
     elif mode == "garbage":
         garbage()
+    elif mode == "bench-get":
+        bench_get(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif mode == "bench-download":
+        bench_download(sys.argv[2], sys.argv[3])
 
 
 main()
