@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NP_SOCKS_HEAD_MAX 1024	  /* greeting (<= 257) + request (<= 262) */
+#define NP_SOCKS_HEAD_MAX 1024	     /* greeting (<= 257) + request (<= 262) */
 #define NP_DRAIN_MAX	  (1u << 20) /* CLOSING reads at most this much before closing */
-#define NP_ROUNDS	  32	  /* pump rounds before other connections get a turn */
+#define NP_ROUNDS	  32	     /* pump rounds before other connections get a turn */
 
 static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
@@ -318,13 +318,13 @@ static int read_client(struct np_ctx *ctx, struct np_conn *c)
 	char sink[4096];
 	bool drain = c->state == NP_CLOSING;
 	size_t room = c->state == NP_HEAD ? (c->kind == NP_KIND_HTTP ? (size_t)NP_HTTP_HEAD_MAX
-								       : NP_SOCKS_HEAD_MAX) -
+								     : NP_SOCKS_HEAD_MAX) -
 						blen(&c->up)
 					  : bspace(&c->up);
 	if (!drain && c->state == NP_HEAD && room > bspace(&c->up))
 		room = bspace(&c->up);
-	ssize_t n = recv(c->cfd, drain ? sink : c->up.data + c->up.end, drain ? sizeof(sink) : room,
-			 0);
+	ssize_t n =
+	    recv(c->cfd, drain ? sink : c->up.data + c->up.end, drain ? sizeof(sink) : room, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 		c->c_rd = errno == EINTR;
 		return 0;

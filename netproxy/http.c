@@ -110,7 +110,8 @@ int np_http_parse(const char *buf, size_t head_len, struct np_http_req *ret)
 			return -EINVAL;
 	const char *target = sp1 + 1;
 	const char *sp2 = memchr(target, ' ', (size_t)(eol - target));
-	if (!sp2 || eol - sp2 != 9 || (memcmp(sp2 + 1, "HTTP/1.1", 8) && memcmp(sp2 + 1, "HTTP/1.0", 8)))
+	if (!sp2 || eol - sp2 != 9 ||
+	    (memcmp(sp2 + 1, "HTTP/1.1", 8) && memcmp(sp2 + 1, "HTTP/1.0", 8)))
 		return -EINVAL;
 	size_t tn = (size_t)(sp2 - target);
 	r.method_len = (size_t)(sp1 - buf);
@@ -147,8 +148,8 @@ int np_http_parse(const char *buf, size_t head_len, struct np_http_req *ret)
 
 static bool hop_by_hop(const char *line, size_t n)
 {
-	static const char *const names[] = {"connection:", "keep-alive:", "proxy-connection:",
-					    "proxy-authorization:"};
+	static const char *const names[] = {
+	    "connection:", "keep-alive:", "proxy-connection:", "proxy-authorization:"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t k = strlen(names[i]);
 		if (n >= k && !strncasecmp(line, names[i], k))

@@ -23,11 +23,11 @@ struct np_http_req {
 	bool connect;
 	char host[NP_HOST_MAX + 1]; /* normalised (np_host_normalize) */
 	uint16_t port;
-	size_t head_len;	     /* bytes up to and including the empty line */
-	size_t method_len;	     /* the method is at the start of the buffer */
-	size_t path_off, path_len;   /* origin-form path in the buffer ("/" if none) */
-	size_t version_off;	     /* "HTTP/1.x" in the buffer (8 bytes) */
-	size_t headers_off;	     /* first header line */
+	size_t head_len;	   /* bytes up to and including the empty line */
+	size_t method_len;	   /* the method is at the start of the buffer */
+	size_t path_off, path_len; /* origin-form path in the buffer ("/" if none) */
+	size_t version_off;	   /* "HTTP/1.x" in the buffer (8 bytes) */
+	size_t headers_off;	   /* first header line */
 };
 
 /* Length of the head (through CRLF CRLF) if buf holds all of it, else 0.

@@ -106,21 +106,39 @@ int main(int argc, char **argv)
 {
 	/* Not traceable by other processes of the same (unprivileged) user. */
 	prctl(PR_SET_DUMPABLE, 0);
-	static struct np_options o = {.max_connections = 256, .handshake_timeout = 30,
-				      .listen_fd = 3, .log_fd = 2, .ready_fd = -1};
+	static struct np_options o = {.max_connections = 256,
+				      .handshake_timeout = 30,
+				      .listen_fd = 3,
+				      .log_fd = 2,
+				      .ready_fd = -1};
 	const char *listen = NULL, *forward = NULL;
 	unsigned http_port = 0, socks_port = 0;
-	enum { O_LISTEN_FD = 256, O_LISTEN, O_LOG_FD, O_READY_FD, O_ALLOW, O_DENY, O_PRIVATE, O_PORT, O_MAX,
-	       O_TIMEOUT, O_FORWARD, O_HTTP, O_SOCKS, O_HELP, O_VERSION };
+	enum {
+		O_LISTEN_FD = 256,
+		O_LISTEN,
+		O_LOG_FD,
+		O_READY_FD,
+		O_ALLOW,
+		O_DENY,
+		O_PRIVATE,
+		O_PORT,
+		O_MAX,
+		O_TIMEOUT,
+		O_FORWARD,
+		O_HTTP,
+		O_SOCKS,
+		O_HELP,
+		O_VERSION
+	};
 	static const struct option opts[] = {
-	    {"listen-fd", 1, NULL, O_LISTEN_FD}, {"listen", 1, NULL, O_LISTEN},
-	    {"log-fd", 1, NULL, O_LOG_FD},	     {"ready-fd", 1, NULL, O_READY_FD},	     {"allow", 1, NULL, O_ALLOW},
-	    {"deny", 1, NULL, O_DENY},		     {"allow-private", 1, NULL, O_PRIVATE},
-	    {"port", 1, NULL, O_PORT},		     {"max-connections", 1, NULL, O_MAX},
-	    {"handshake-timeout", 1, NULL, O_TIMEOUT}, {"forward", 1, NULL, O_FORWARD},
-	    {"http-port", 1, NULL, O_HTTP},	     {"socks-port", 1, NULL, O_SOCKS},
-	    {"help", 0, NULL, O_HELP},		     {"version", 0, NULL, O_VERSION},
-	    {NULL, 0, NULL, 0}};
+	    {"listen-fd", 1, NULL, O_LISTEN_FD},   {"listen", 1, NULL, O_LISTEN},
+	    {"log-fd", 1, NULL, O_LOG_FD},	   {"ready-fd", 1, NULL, O_READY_FD},
+	    {"allow", 1, NULL, O_ALLOW},	   {"deny", 1, NULL, O_DENY},
+	    {"allow-private", 1, NULL, O_PRIVATE}, {"port", 1, NULL, O_PORT},
+	    {"max-connections", 1, NULL, O_MAX},   {"handshake-timeout", 1, NULL, O_TIMEOUT},
+	    {"forward", 1, NULL, O_FORWARD},	   {"http-port", 1, NULL, O_HTTP},
+	    {"socks-port", 1, NULL, O_SOCKS},	   {"help", 0, NULL, O_HELP},
+	    {"version", 0, NULL, O_VERSION},	   {NULL, 0, NULL, 0}};
 	struct np_policy *p = &o.policy;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -137,7 +155,9 @@ int main(int argc, char **argv)
 				fail("more than %d ports", NP_MAX_PORTS);
 			p->ports[p->n_ports++] = (uint16_t)number(optarg, 1, 65535, "--port");
 			break;
-		case O_MAX: o.max_connections = number(optarg, 1, 65536, "--max-connections"); break;
+		case O_MAX:
+			o.max_connections = number(optarg, 1, 65536, "--max-connections");
+			break;
 		case O_TIMEOUT:
 			o.handshake_timeout = number(optarg, 1, 3600, "--handshake-timeout");
 			break;

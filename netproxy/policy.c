@@ -30,8 +30,8 @@ static bool valid_dns_name(const char *s)
 			label = 0;
 			continue;
 		}
-		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
-			  *c == '_';
+		bool ok =
+		    (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
 		if (!ok || (label == 0 && *c == '-'))
 			return false;
 		label++;
@@ -182,18 +182,19 @@ static enum np_addr_class classify6(const struct in6_addr *in)
 enum np_addr_class np_addr_classify(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
-		return classify4(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
+		return classify4(
+		    ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
 	if (sa->sa_family == AF_INET6)
 		return classify6(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
 	return NP_ADDR_RESERVED;
 }
 
 static const char *const class_names[] = {
-    [NP_ADDR_PUBLIC] = "public",	 [NP_ADDR_UNSPECIFIED] = "unspecified",
-    [NP_ADDR_LOOPBACK] = "loopback",	 [NP_ADDR_LINK_LOCAL] = "link-local",
-    [NP_ADDR_METADATA] = "metadata",	 [NP_ADDR_PRIVATE] = "private",
-    [NP_ADDR_CGNAT] = "cgnat",		 [NP_ADDR_MULTICAST] = "multicast",
-    [NP_ADDR_BROADCAST] = "broadcast",	 [NP_ADDR_RESERVED] = "reserved",
+    [NP_ADDR_PUBLIC] = "public",	[NP_ADDR_UNSPECIFIED] = "unspecified",
+    [NP_ADDR_LOOPBACK] = "loopback",	[NP_ADDR_LINK_LOCAL] = "link-local",
+    [NP_ADDR_METADATA] = "metadata",	[NP_ADDR_PRIVATE] = "private",
+    [NP_ADDR_CGNAT] = "cgnat",		[NP_ADDR_MULTICAST] = "multicast",
+    [NP_ADDR_BROADCAST] = "broadcast",	[NP_ADDR_RESERVED] = "reserved",
     [NP_ADDR_LOCAL] = "the host's own",
 };
 
@@ -250,12 +251,13 @@ bool np_policy_check_addr(const struct np_policy *p, const char *host, const str
 		if (!strcmp(p->private_ok[i], host))
 			return true;
 	char txt[INET6_ADDRSTRLEN] = "?";
-	const void *a = sa->sa_family == AF_INET
-			    ? (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr
-			    : (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	const void *a =
+	    sa->sa_family == AF_INET
+		? (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr
+		: (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
 	inet_ntop(sa->sa_family, a, txt, sizeof(txt));
-	snprintf(rule, rulelen, "%s address %s (not in proxy_allow_private)",
-		 np_addr_class_name(c), txt);
+	snprintf(rule, rulelen, "%s address %s (not in proxy_allow_private)", np_addr_class_name(c),
+		 txt);
 	return false;
 }
 

@@ -23,11 +23,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define NP_MAX_HOSTS	 64
-#define NP_MAX_PORTS	 16
-#define NP_MAX_LOCAL	 64
-#define NP_HOST_MAX	 253
-#define NP_RULE_MAX	 320
+#define NP_MAX_HOSTS 64
+#define NP_MAX_PORTS 16
+#define NP_MAX_LOCAL 64
+#define NP_HOST_MAX  253
+#define NP_RULE_MAX  320
 
 struct np_policy {
 	const char *allow[NP_MAX_HOSTS];

@@ -46,9 +46,8 @@ static void *worker(void *arg)
 	struct np_resolver *r = arg;
 	for (;;) {
 		struct job *j = pop_todo(r);
-		struct addrinfo hints = {.ai_family = AF_UNSPEC,
-					 .ai_socktype = SOCK_STREAM,
-					 .ai_flags = AI_NUMERICSERV};
+		struct addrinfo hints = {
+		    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 		j->err = getaddrinfo(j->host, j->port, &hints, &j->ai);
 		pthread_mutex_lock(&r->lock);
 		j->next = r->done;

@@ -20,8 +20,7 @@ int np_socks_greeting(const uint8_t *buf, size_t len)
 	return memchr(buf + 2, 0, n) ? (int)(2 + n) : -EACCES;
 }
 
-int np_socks_request(const uint8_t *buf, size_t len, char *host, size_t hostsz,
-		     uint16_t *ret_port)
+int np_socks_request(const uint8_t *buf, size_t len, char *host, size_t hostsz, uint16_t *ret_port)
 {
 	if (len < 4)
 		return 0;

@@ -29,8 +29,7 @@ int np_socks_greeting(const uint8_t *buf, size_t len);
 /* The request (VER CMD RSV ATYP ADDR PORT): bytes it takes when complete, 0
  * when more are needed, or -reply code (-NP_SOCKS_*) to answer with, or
  * -EPROTO... as -NP_SOCKS_FAILURE.  host is normalised. */
-int np_socks_request(const uint8_t *buf, size_t len, char *host, size_t hostsz,
-		     uint16_t *ret_port);
+int np_socks_request(const uint8_t *buf, size_t len, char *host, size_t hostsz, uint16_t *ret_port);
 
 /* The 10-byte reply with code rep (bound address 0.0.0.0:0). */
 void np_socks_reply(uint8_t out[10], int rep);

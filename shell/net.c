@@ -39,8 +39,8 @@ static int root_dir_at(int at, const char *name, mode_t mode)
 }
 
 /* N1: the per-login directory and the listening socket in it. */
-static int make_socket(const char *session, uid_t uid, gid_t gid, struct net_proxy *np,
-		       char *err, size_t errlen)
+static int make_socket(const char *session, uid_t uid, gid_t gid, struct net_proxy *np, char *err,
+		       size_t errlen)
 {
 	_cleanup_close_ int run = root_dir_at(AT_FDCWD, NET_RUN_DIR, 0755);
 	_cleanup_close_ int net = run < 0 ? run : root_dir_at(run, "net", 0700);
@@ -67,7 +67,8 @@ static int make_socket(const char *session, uid_t uid, gid_t gid, struct net_pro
 	/* The directory is root's alone: no one can swap the socket under us. */
 	char rel[96];
 	snprintf(rel, sizeof(rel), "%s/proxy.sock", name);
-	if (fchownat(net, rel, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(net, rel, 0600, 0) < 0) {
+	if (fchownat(net, rel, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(net, rel, 0600, 0) < 0) {
 		int r = neg_errno();
 		close(fd);
 		return errbuf(r, err, errlen, "%s: %s", a.sun_path, strerror(-r));
@@ -134,8 +135,9 @@ static _Noreturn void exec_proxy(const char *const *argv, int listen_fd, int log
 		_exit(127);
 	close_range(6, ~0U, 0);
 	uid_t ru, eu, su;
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0 ||
-	    getresuid(&ru, &eu, &su) < 0 || ru != uid || eu != uid || su != uid || setuid(0) == 0)
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0 || getresuid(&ru, &eu, &su) < 0 || ru != uid ||
+	    eu != uid || su != uid || setuid(0) == 0)
 		_exit(127);
 	/* The uid change cleared the death signal: set it again, then make
 	 * sure the launcher did not die in between. */
@@ -351,9 +353,10 @@ int net_env(struct session_env *env)
 	snprintf(http, sizeof(http), "http://127.0.0.1:%d", NET_HTTP_PORT);
 	snprintf(socks, sizeof(socks), "socks5h://127.0.0.1:%d", NET_SOCKS_PORT);
 	static const char no_proxy[] = "localhost,127.0.0.1,::1";
-	static const char *const names[][2] = {
-	    {"HTTP_PROXY", "http_proxy"}, {"HTTPS_PROXY", "https_proxy"},
-	    {"ALL_PROXY", "all_proxy"},	  {"NO_PROXY", "no_proxy"}};
+	static const char *const names[][2] = {{"HTTP_PROXY", "http_proxy"},
+					       {"HTTPS_PROXY", "https_proxy"},
+					       {"ALL_PROXY", "all_proxy"},
+					       {"NO_PROXY", "no_proxy"}};
 	const char *values[] = {http, http, socks, no_proxy};
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
 		for (int k = 0; k < 2; k++)

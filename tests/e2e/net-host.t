@@ -27,18 +27,8 @@ s.connect("\0ephemera-test-abstract")
 print(s.recv(100).decode().strip())'
 pair='import socket; a, b = socket.socketpair(); print("pair ok")'
 
-set_network() {
-	{
-		echo "[gateway]"
-		echo "accounts = agent-session"
-		echo "[sandbox]"
-		local kv
-		for kv in "$@"; do echo "$kv"; done
-	} >/etc/ephemera/ephemera.conf
-}
-
 # none
-set_network
+sandbox_config
 is "$(in_session 'ip -o link | cut -d: -f2 | tr -d " \n"')" "lo" "network = none: only lo"
 is "$(in_session 'env | grep -ci _proxy=')" "0" "  ... no proxy variables"
 out=$(in_session 'curl -sS --max-time 10 http://127.0.0.1:8080/hello.txt; echo "rc=$?"')
@@ -48,7 +38,7 @@ like "$out" 'ConnectionRefusedError|FileNotFoundError' "  ... and so are the hos
 is "$(proxy_procs)" 0 "  ... and no proxy ran"
 
 # host
-set_network "network = host"
+sandbox_config "network = host"
 is "$(in_session 'curl -sS --max-time 10 http://127.0.0.1:8080/hello.txt')" "hello from outside" \
 	"network = host: the host's network (a server on the host's 127.0.0.1)"
 is "$(in_session 'env | grep -ci _proxy=')" "0" "  ... no proxy variables"
@@ -60,7 +50,7 @@ out=$(in_session 'python3 -c "import socket; socket.socket(socket.AF_INET6); pri
 like "$out" 'inet ok' "  ... other families are not"
 is "$(proxy_procs)" 0 "  ... and no proxy ran"
 
-set_network "network = host" "allow_unix = yes"
+sandbox_config "network = host" "allow_unix = yes"
 is "$(in_session "python3 -c '$probe'")" "host abstract socket" \
 	"network = host, allow_unix = yes: the control, the same connect reaches the host's socket"
 is "$(in_session "python3 -c '$pair'")" "pair ok" "  ... and socketpair works"

@@ -23,22 +23,24 @@ net_servers() {
 	return 1
 }
 
-# net_config [KEY = VALUE]...: network = proxy with the tests' policy, plus
-# any extra [sandbox] lines.
-net_config() {
+# sandbox_config [KEY = VALUE]...: the test config with these [sandbox] lines.
+sandbox_config() {
 	{
 		echo "[gateway]"
 		echo "accounts = agent-session"
 		echo "[allocator]"
 		echo "max_sessions_per_owner = 1000"
 		echo "[sandbox]"
-		echo "network = proxy"
-		echo "proxy_allow = allowed.test, denied.test, *.wild.test"
-		echo "proxy_deny = denied.test"
-		echo "proxy_ports = 8080, 8443"
 		local kv
 		for kv in "$@"; do echo "$kv"; done
 	} >/etc/ephemera/ephemera.conf
+}
+
+# net_config [KEY = VALUE]...: network = proxy with the tests' policy, plus
+# any extra [sandbox] lines.
+net_config() {
+	sandbox_config "network = proxy" "proxy_allow = allowed.test, denied.test, *.wild.test" \
+		"proxy_deny = denied.test" "proxy_ports = 8080, 8443" "$@"
 }
 
 # in_session CMD: runs CMD in a fresh session, prints its output.

@@ -31,8 +31,8 @@ static void test_normalize(void)
 	snprintf(h, sizeof(h), "WWW.Example.COM.");
 	is_int(np_host_normalize(h), 0, "P1: a name is normalised");
 	is_str(h, "www.example.com", "  ... to lower case without the trailing dot");
-	static const char *const bad[] = {"",	     "a..b",	"-",	"a b",	   "a/b", "a\\b",
-					  "x\ny",    "1.2.3",	"0x7f.1", "2130706433", "a:b"};
+	static const char *const bad[] = {"",	  "a..b",  "-",	     "a b",	   "a/b", "a\\b",
+					  "x\ny", "1.2.3", "0x7f.1", "2130706433", "a:b"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(h, sizeof(h), "%s", bad[i]);
 		is_errno(np_host_normalize(h), -EINVAL, "P1: '%s' is refused", bad[i]);
@@ -54,7 +54,8 @@ static void test_match(void)
 	ok(!np_host_match("*.x.com", "evilx.com"), "P3: *.x.com does not match evilx.com");
 	ok(!np_host_match("*.x.com", "x.com.evil.org"), "P3: nor x.com.evil.org");
 	ok(np_pattern_valid("*.x.com") && np_pattern_valid("x.com"), "patterns: host and *.domain");
-	ok(!np_pattern_valid("*x.com") && !np_pattern_valid("a.*.com") && !np_pattern_valid("X.com"),
+	ok(!np_pattern_valid("*x.com") && !np_pattern_valid("a.*.com") &&
+	       !np_pattern_valid("X.com"),
 	   "patterns: no other wildcards, lower case only");
 }
 
@@ -67,17 +68,20 @@ static void test_names(void)
 	char rule[NP_RULE_MAX];
 	ok(np_policy_check_name(&p, "allowed.test", 443, rule, sizeof(rule)), "allowed.test:443");
 	is_str(rule, "proxy_allow allowed.test", "  ... by its rule");
-	ok(!np_policy_check_name(&p, "allowed.test", 22, rule, sizeof(rule)), "P4: port 22 refused");
+	ok(!np_policy_check_name(&p, "allowed.test", 22, rule, sizeof(rule)),
+	   "P4: port 22 refused");
 	is_str(rule, "port 22 not in proxy_ports", "  ... by its rule");
 	ok(!np_policy_check_name(&p, "denied.test", 80, rule, sizeof(rule)), "P2: deny wins");
 	is_str(rule, "proxy_deny denied.test", "  ... by its rule");
 	ok(!np_policy_check_name(&p, "a.bad.wild.test", 80, rule, sizeof(rule)),
 	   "P2: a deny wildcard below an allow wildcard");
-	ok(!np_policy_check_name(&p, "wild.test", 80, rule, sizeof(rule)), "P3: *.wild.test != wild.test");
+	ok(!np_policy_check_name(&p, "wild.test", 80, rule, sizeof(rule)),
+	   "P3: *.wild.test != wild.test");
 	is_str(rule, "not in proxy_allow", "  ... by its rule");
 	p.ports[0] = 22;
 	p.n_ports = 1;
-	ok(np_policy_check_name(&p, "allowed.test", 22, rule, sizeof(rule)), "P4: configured port 22");
+	ok(np_policy_check_name(&p, "allowed.test", 22, rule, sizeof(rule)),
+	   "P4: configured port 22");
 	ok(!np_policy_check_name(&p, "allowed.test", 443, rule, sizeof(rule)),
 	   "P4: configured ports replace 80 and 443");
 }
@@ -85,21 +89,36 @@ static void test_names(void)
 static void test_classes(void)
 {
 	static const char *const cases[][2] = {
-	    {"8.8.8.8", "public"},	     {"2001:4860::8888", "public"},
-	    {"127.0.0.1", "loopback"},	     {"127.255.0.9", "loopback"},
-	    {"::1", "loopback"},	     {"0.0.0.0", "unspecified"},
-	    {"::", "unspecified"},	     {"169.254.169.254", "metadata"},
-	    {"fd00:ec2::254", "metadata"},   {"169.254.1.1", "link-local"},
-	    {"fe80::1", "link-local"},	     {"10.1.2.3", "private"},
-	    {"172.16.0.1", "private"},	     {"172.31.255.255", "private"},
-	    {"172.32.0.1", "public"},	     {"192.168.1.1", "private"},
-	    {"fd12::1", "private"},	     {"fc00::1", "private"},
-	    {"100.64.0.1", "cgnat"},	     {"100.127.255.255", "cgnat"},
-	    {"224.0.0.1", "multicast"},	     {"ff02::1", "multicast"},
-	    {"255.255.255.255", "broadcast"}, {"240.0.0.1", "reserved"},
-	    {"::ffff:127.0.0.1", "loopback"}, {"::ffff:10.0.0.1", "private"},
-	    {"::127.0.0.1", "loopback"},     {"64:ff9b::a9fe:a9fe", "metadata"},
-	    {"2002:7f00:1::", "loopback"},   {"2001:db8::1", "reserved"},
+	    {"8.8.8.8", "public"},
+	    {"2001:4860::8888", "public"},
+	    {"127.0.0.1", "loopback"},
+	    {"127.255.0.9", "loopback"},
+	    {"::1", "loopback"},
+	    {"0.0.0.0", "unspecified"},
+	    {"::", "unspecified"},
+	    {"169.254.169.254", "metadata"},
+	    {"fd00:ec2::254", "metadata"},
+	    {"169.254.1.1", "link-local"},
+	    {"fe80::1", "link-local"},
+	    {"10.1.2.3", "private"},
+	    {"172.16.0.1", "private"},
+	    {"172.31.255.255", "private"},
+	    {"172.32.0.1", "public"},
+	    {"192.168.1.1", "private"},
+	    {"fd12::1", "private"},
+	    {"fc00::1", "private"},
+	    {"100.64.0.1", "cgnat"},
+	    {"100.127.255.255", "cgnat"},
+	    {"224.0.0.1", "multicast"},
+	    {"ff02::1", "multicast"},
+	    {"255.255.255.255", "broadcast"},
+	    {"240.0.0.1", "reserved"},
+	    {"::ffff:127.0.0.1", "loopback"},
+	    {"::ffff:10.0.0.1", "private"},
+	    {"::127.0.0.1", "loopback"},
+	    {"64:ff9b::a9fe:a9fe", "metadata"},
+	    {"2002:7f00:1::", "loopback"},
+	    {"2001:db8::1", "reserved"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		is_str(cls(cases[i][0]), cases[i][1], "P5: %s is %s", cases[i][0], cases[i][1]);
@@ -114,7 +133,8 @@ static void test_addrs(void)
 	   "P5: a public address is fine");
 	ok(!np_policy_check_addr(&p, "x.test", (struct sockaddr *)&lo, rule, sizeof(rule)),
 	   "P5: 127.0.0.1 for a name not explicitly allowed is refused");
-	is_str(rule, "loopback address 127.0.0.1 (not in proxy_allow_private)", "  ... by its rule");
+	is_str(rule, "loopback address 127.0.0.1 (not in proxy_allow_private)",
+	       "  ... by its rule");
 	ok(np_policy_check_addr(&p, "allowed.test", (struct sockaddr *)&lo, rule, sizeof(rule)),
 	   "P5: ... and allowed for the name listed in allow_private");
 	p.local[0] = pub;
@@ -161,20 +181,24 @@ static void test_http(void)
 	   "  ... port 80, path /");
 	is_errno(parse("GET https://a.test/ HTTP/1.1\r\n\r\n", &r), -EPROTONOSUPPORT,
 		 "https:// absolute-form is not forwarded (CONNECT is)");
-	is_errno(parse("GET /x HTTP/1.1\r\n\r\n", &r), -EPROTONOSUPPORT, "origin-form is no proxy request");
+	is_errno(parse("GET /x HTTP/1.1\r\n\r\n", &r), -EPROTONOSUPPORT,
+		 "origin-form is no proxy request");
 	is_errno(parse("GET http://u@a.test/ HTTP/1.1\r\n\r\n", &r), -EINVAL, "no userinfo");
 	is_errno(parse("GET http://a.test/ HTTP/1.1\r\nX: a\nY: b\r\n\r\n", &r), -EINVAL,
 		 "a bare LF in a header is refused");
 	is_errno(parse("GET http://a.test/ HTTP/1.1\r\n folded\r\n\r\n", &r), -EINVAL,
 		 "a folded header is refused");
-	is_errno(parse("get http://a.test/ HTTP/1.1\r\n\r\n", &r), -EINVAL, "methods are upper case");
+	is_errno(parse("get http://a.test/ HTTP/1.1\r\n\r\n", &r), -EINVAL,
+		 "methods are upper case");
 	is_errno(parse("GET http://a.test:0/ HTTP/1.1\r\n\r\n", &r), -EINVAL, "port 0 is refused");
 	is_errno(parse("GET http://a.test:65536/ HTTP/1.1\r\n\r\n", &r), -EINVAL, "port 65536 too");
 	is_errno(parse("GET http://a.test/ HTTP/2.0\r\n\r\n", &r), -EINVAL, "HTTP/1.x only");
-	is_errno(parse("GET http://a.test/ HTTP/1.1\r\nHost: x\r\n", &r), -EAGAIN, "an unfinished head waits");
+	is_errno(parse("GET http://a.test/ HTTP/1.1\r\nHost: x\r\n", &r), -EAGAIN,
+		 "an unfinished head waits");
 	char resp[1024];
 	size_t rn = np_http_response(resp, sizeof(resp), 403, "Forbidden", "proxy_deny x.test");
-	ok(rn > 0 && strstr(resp, "HTTP/1.1 403 Forbidden\r\nX-Ephemera-Rule: proxy_deny x.test\r\n"),
+	ok(rn > 0 &&
+	       strstr(resp, "HTTP/1.1 403 Forbidden\r\nX-Ephemera-Rule: proxy_deny x.test\r\n"),
 	   "a refusal names its rule in a header");
 	size_t scanned = 0;
 	ok(np_http_head_end("GET x HTTP/1.1\r\n\r", 17, &scanned) == 0 &&
@@ -184,7 +208,8 @@ static void test_http(void)
 
 static void test_socks(void)
 {
-	is_int(np_socks_greeting((const uint8_t *)"\x05\x01\x00", 3), 3, "greeting: no auth offered");
+	is_int(np_socks_greeting((const uint8_t *)"\x05\x01\x00", 3), 3,
+	       "greeting: no auth offered");
 	is_int(np_socks_greeting((const uint8_t *)"\x05\x02", 2), 0, "greeting: waits for methods");
 	is_errno(np_socks_greeting((const uint8_t *)"\x05\x01\x02", 3), -EACCES,
 		 "greeting: only user/password offered");
