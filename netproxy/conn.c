@@ -107,7 +107,7 @@ static void go_resolve(struct np_ctx *ctx, struct np_conn *c)
 {
 	c->state = NP_RESOLVE;
 	if (np_ctx_resolve(ctx, c) < 0) {
-		snprintf(c->rule, sizeof(c->rule), "resolver: out of memory");
+		snprintf(c->rule, sizeof(c->rule), "resolver: too many lookups pending");
 		refuse(ctx, c, "error", 502, "Bad Gateway", NP_SOCKS_FAILURE);
 	}
 }

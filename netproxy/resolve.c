@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct np_resolver {
 	pthread_cond_t wake;
 	struct job *todo, **todo_tail;
 	struct job *done;
+	size_t pending; /* submitted, answer not yet taken */
 	int efd;
 };
 
@@ -99,9 +101,20 @@ int np_resolver_fd(const struct np_resolver *r)
 
 int np_resolver_submit(struct np_resolver *r, const char *host, uint16_t port, uint64_t cookie)
 {
+	pthread_mutex_lock(&r->lock);
+	bool full = r->pending >= NP_RESOLVER_QUEUE_MAX;
+	if (!full)
+		r->pending++;
+	pthread_mutex_unlock(&r->lock);
+	if (full)
+		return -EAGAIN;
 	struct job *j = calloc(1, sizeof(*j));
-	if (!j)
+	if (!j) {
+		pthread_mutex_lock(&r->lock);
+		r->pending--;
+		pthread_mutex_unlock(&r->lock);
 		return -ENOMEM;
+	}
 	j->cookie = cookie;
 	snprintf(j->host, sizeof(j->host), "%s", host);
 	snprintf(j->port, sizeof(j->port), "%u", (unsigned)port);
@@ -120,8 +133,10 @@ int np_resolver_next(struct np_resolver *r, uint64_t *ret_cookie, struct addrinf
 	(void)!read(r->efd, &n, sizeof(n));
 	pthread_mutex_lock(&r->lock);
 	struct job *j = r->done;
-	if (j)
+	if (j) {
 		r->done = j->next;
+		r->pending--;
+	}
 	pthread_mutex_unlock(&r->lock);
 	if (!j)
 		return 0;
