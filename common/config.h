@@ -76,6 +76,10 @@ struct ephemera_profile {
 	size_t n_proxy_allow;
 	char *proxy_deny[PROFILE_MAX_HOSTS];
 	size_t n_proxy_deny;
+	/* Exact hosts whose DNS answer may be a loopback, private, link-local
+	 * or host address (else such an answer is refused). */
+	char *proxy_allow_private[PROFILE_MAX_HOSTS];
+	size_t n_proxy_allow_private;
 	uint16_t proxy_ports[PROFILE_MAX_PORTS]; /* default 80, 443 */
 	size_t n_proxy_ports;
 	uint32_t proxy_max_connections;

@@ -31,6 +31,7 @@ enum pkey {
 	P_NETWORK,
 	P_ALLOW,
 	P_DENY,
+	P_PRIVATE,
 	P_PORTS,
 	P_MAXCONN,
 	P_UNIX,
@@ -59,6 +60,7 @@ static const char *const key_names[] = {
     [P_NETWORK] = "network",
     [P_ALLOW] = "proxy_allow",
     [P_DENY] = "proxy_deny",
+    [P_PRIVATE] = "proxy_allow_private",
     [P_PORTS] = "proxy_ports",
     [P_MAXCONN] = "proxy_max_connections",
     [P_UNIX] = "allow_unix",
@@ -173,6 +175,11 @@ static bool valid_proxy_host(const char *s)
 			return false;
 	}
 	return true;
+}
+
+static bool valid_exact_host(const char *s)
+{
+	return strncmp(s, "*.", 2) != 0 && valid_proxy_host(s);
 }
 
 /* %u and %n are the only escapes, and %% a percent sign. */
@@ -416,6 +423,9 @@ static int apply(struct ephemera_profile *p, enum pkey k, const char *v, char *m
 	case P_DENY:
 		return set_list(p->proxy_deny, &p->n_proxy_deny, PROFILE_MAX_HOSTS, v,
 				valid_proxy_host, key, msg, len);
+	case P_PRIVATE:
+		return set_list(p->proxy_allow_private, &p->n_proxy_allow_private,
+				PROFILE_MAX_HOSTS, v, valid_exact_host, key, msg, len);
 	case P_PORTS: return set_ports(p, v, msg, len);
 	case P_MAXCONN: return num(&p->proxy_max_connections, v, 1, 65536, key, msg, len);
 	case P_UNIX: return set_bool(&p->allow_unix, v, key, msg, len);
@@ -499,6 +509,7 @@ int profile_copy(struct ephemera_profile *dst, const struct ephemera_profile *sr
 {
 	*dst = *src;
 	dst->n_users = dst->n_groups = dst->n_proxy_allow = dst->n_proxy_deny = 0;
+	dst->n_proxy_allow_private = 0;
 	dst->n_mounts = 0;
 	dst->set = 0;
 	dst->name = strdup(name);
@@ -511,6 +522,9 @@ int profile_copy(struct ephemera_profile *dst, const struct ephemera_profile *sr
 	if (r == 0)
 		r = copy_list(dst->proxy_deny, &dst->n_proxy_deny, src->proxy_deny,
 			      src->n_proxy_deny);
+	if (r == 0)
+		r = copy_list(dst->proxy_allow_private, &dst->n_proxy_allow_private,
+			      src->proxy_allow_private, src->n_proxy_allow_private);
 	for (size_t i = 0; r == 0 && i < src->n_mounts; i++) {
 		struct profile_mount *m = &dst->mounts[i];
 		m->src = strdup(src->mounts[i].src);
@@ -538,6 +552,8 @@ void profile_free(struct ephemera_profile *p)
 		free(p->proxy_allow[i]);
 	for (size_t i = 0; i < p->n_proxy_deny; i++)
 		free(p->proxy_deny[i]);
+	for (size_t i = 0; i < p->n_proxy_allow_private; i++)
+		free(p->proxy_allow_private[i]);
 	clear_mounts(p);
 	*p = (struct ephemera_profile){0};
 }

@@ -98,9 +98,8 @@ static void push(const char **argv, size_t *n, const char *a, const char *b)
 	}
 }
 
-/* The proxy's command line: the policy of the profile.  STAND-IN: the
- * config has no proxy_allow_private yet, so "explicitly allowed" means an
- * exact (not wildcard) proxy_allow entry; see ephemera-netproxy(8). */
+/* The proxy's command line: the policy of the profile.  Only the hosts of
+ * proxy_allow_private may resolve to a non-public address. */
 static void proxy_argv(const struct ephemera_profile *p, const char **argv, char ports[][8],
 		       char *maxc, size_t maxcsz)
 {
@@ -109,11 +108,10 @@ static void proxy_argv(const struct ephemera_profile *p, const char **argv, char
 	push(argv, &n, "--listen-fd", "3");
 	push(argv, &n, "--log-fd", "4");
 	push(argv, &n, "--ready-fd", "5");
-	for (size_t i = 0; i < p->n_proxy_allow; i++) {
+	for (size_t i = 0; i < p->n_proxy_allow; i++)
 		push(argv, &n, "--allow", p->proxy_allow[i]);
-		if (strncmp(p->proxy_allow[i], "*.", 2) != 0)
-			push(argv, &n, "--allow-private", p->proxy_allow[i]);
-	}
+	for (size_t i = 0; i < p->n_proxy_allow_private; i++)
+		push(argv, &n, "--allow-private", p->proxy_allow_private[i]);
 	for (size_t i = 0; i < p->n_proxy_deny; i++)
 		push(argv, &n, "--deny", p->proxy_deny[i]);
 	for (size_t i = 0; i < p->n_proxy_ports && i < PROFILE_MAX_PORTS; i++) {

@@ -2,14 +2,14 @@
 # 127.0.0.1 of testenv, outside every sandbox, named through testenv's own
 # /etc/hosts (a copy), and the proxy's configuration.
 #
-#   allowed.test, denied.test, rebind.wild.test, other.test -> 127.0.0.1
+#   allowed.test, denied.test, exact.test, rebind.wild.test, other.test -> 127.0.0.1
 #   :8080 and :8443 plain HTTP (tests/helpers/net-server.py) serving $NET_WWW,
 #   :9999 another one, on a port the proxy does not allow.
 
 NET_WWW=/var/tmp/net-www
 mkdir -p "$NET_WWW"
 echo "hello from outside" >"$NET_WWW/hello.txt"
-echo "127.0.0.1 allowed.test denied.test rebind.wild.test other.test" >>/etc/hosts
+echo "127.0.0.1 allowed.test denied.test exact.test rebind.wild.test other.test" >>/etc/hosts
 
 net_servers() {
 	"$EPHEMERA_REPO/tests/helpers/net-server.py" "$NET_WWW" 8080 8443 9999 >/dev/null 2>&1 &
@@ -39,7 +39,9 @@ sandbox_config() {
 # net_config [KEY = VALUE]...: network = proxy with the tests' policy, plus
 # any extra [sandbox] lines.
 net_config() {
-	sandbox_config "network = proxy" "proxy_allow = allowed.test, denied.test, *.wild.test" \
+	sandbox_config "network = proxy" \
+		"proxy_allow = allowed.test, denied.test, exact.test, *.wild.test" \
+		"proxy_allow_private = allowed.test, denied.test" \
 		"proxy_deny = denied.test" "proxy_ports = 8080, 8443" "$@"
 }
 

@@ -51,6 +51,11 @@ like "$out" '^HTTP/1.1 403 ' "a wildcard name that resolves to 127.0.0.1 gets a 
 like "$out" 'X-Ephemera-Rule: loopback address 127.0.0.1' "  ... naming the address class"
 out=$(in_session 'curl -sS -x "" --socks5-hostname 127.0.0.1:1080 http://rebind.wild.test:8080/; echo "rc=$?"')
 like "$out" 'rc=97' "  ... through SOCKS5 too"
+# Allowed by an exact entry is not enough: only proxy_allow_private lets a
+# name resolve to a non-public address.
+out=$(in_session 'curl -sS -i http://exact.test:8080/hello.txt')
+like "$out" 'X-Ephemera-Rule: loopback address 127.0.0.1 \(not in proxy_allow_private\)' \
+	"an exact proxy_allow entry not in proxy_allow_private that resolves to 127.0.0.1 gets a 403"
 
 # No way around the proxy.
 out=$(in_session 'curl -sS --noproxy "*" --max-time 10 http://allowed.test:8080/hello.txt; echo "rc=$?"')

@@ -41,6 +41,7 @@ static const char full[] = "[gateway]\n"
 			   "max_processes = 500\n"
 			   "network = proxy\n"
 			   "proxy_allow = pypi.org, *.debian.org\n"
+			   "proxy_allow_private = pypi.org\n"
 			   "mount = ro:/srv/tools:mnt/.skill\n"
 			   "[profile lab]\n"
 			   "accounts = alice, @root\n"
@@ -95,6 +96,8 @@ static void test_full(void)
 	       lab->lifetime_warning == 90 && lab->linger == 30,
 	   "lifetimes in seconds");
 	is_int(lab->n_proxy_allow, 2, "lab inherits the allow list");
+	ok(lab->n_proxy_allow_private == 1 && !strcmp(lab->proxy_allow_private[0], "pypi.org"),
+	   "  ... and proxy_allow_private");
 	is_int(lab->n_mounts, 2, "lab's mount lines replace the default's");
 	ok(lab->n_mounts == 2 && lab->mounts[0].rw && !strcmp(lab->mounts[0].dst, "mnt/.config") &&
 	       !strcmp(lab->mounts[0].src, "/var/lib/ephemera/config/%u") && !lab->mounts[1].rw,
@@ -165,6 +168,7 @@ static void test_bad(void)
 	refuse("p-home.conf", "[sandbox]\nhome = tmpfs:\n", ":2:", "home must be disk or tmpfs");
 	refuse("p-host.conf", "[sandbox]\nproxy_allow = Evil.COM\n", ":2:", "invalid entry");
 	refuse("p-host2.conf", "[sandbox]\nproxy_allow = a..b\n", ":2:", "invalid entry");
+	refuse("p-priv.conf", "[sandbox]\nproxy_allow_private = *.x.org\n", ":2:", "invalid entry");
 	refuse("p-port.conf", "[sandbox]\nproxy_ports = 80, 70000\n", ":2:", "not a port");
 	refuse("p-bool.conf", "[sandbox]\nallow_unix = maybe\n", ":2:", "yes or no");
 	refuse("p-m1.conf", "[sandbox]\nmount = /a:b\n", ":2:", "ro: or rw:");
