@@ -74,6 +74,10 @@ for i in $(seq 60); do
 	case "$(state_of "$NAME")" in active|reaping|reaped) ;; *) torn=$((torn + 1)) ;; esac
 	[ "$(state_of "$NAME")" = reaped ] && break
 done
+# The loop stops at the first reaped: the reaper that recorded it may have
+# been killed before it released the lease, which the next reap does.
+out=$(ephemeractl reap "$NAME" 2>&1)
+is "$?" 0 "$NAME: a reap after the kills succeeds (it releases a lease left behind) ${out:+($out)}"
 ok "$NAME: $kills reapers were killed before one finished" test "$kills" -ge 3
 is "$torn" 0 "$NAME: after every kill the output matched the manifest and the session was active (killed before it began), reaping or reaped"
 check_reaped "$NAME" 2002
