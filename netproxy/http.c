@@ -146,10 +146,13 @@ int np_http_parse(const char *buf, size_t head_len, struct np_http_req *ret)
 	return 0;
 }
 
+/* The headers not passed on: the hop-by-hop ones, and Host, which the
+ * request-target replaces (RFC 9112 3.2.2): a Host naming another site
+ * would reach a name the policy never saw, on a server that hosts both. */
 static bool hop_by_hop(const char *line, size_t n)
 {
-	static const char *const names[] = {
-	    "connection:", "keep-alive:", "proxy-connection:", "proxy-authorization:"};
+	static const char *const names[] = {"connection:", "keep-alive:", "proxy-connection:",
+					    "proxy-authorization:", "host:"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t k = strlen(names[i]);
 		if (n >= k && !strncasecmp(line, names[i], k))
@@ -176,6 +179,13 @@ int np_http_rewrite(const char *buf, const struct np_http_req *req, char *out, s
 	ok = ok && put(out, outsz, &at, buf + req->path_off, req->path_len) &&
 	     put(out, outsz, &at, " ", 1) && put(out, outsz, &at, buf + req->version_off, 8) &&
 	     put(out, outsz, &at, "\r\n", 2);
+	char host[NP_HOST_MAX + 32];
+	bool v6 = strchr(req->host, ':') != NULL;
+	int hn = req->port == 80 ? snprintf(host, sizeof(host), "Host: %s%s%s\r\n", v6 ? "[" : "",
+					    req->host, v6 ? "]" : "")
+				 : snprintf(host, sizeof(host), "Host: %s%s%s:%u\r\n", v6 ? "[" : "",
+					    req->host, v6 ? "]" : "", (unsigned)req->port);
+	ok = ok && hn > 0 && (size_t)hn < sizeof(host) && put(out, outsz, &at, host, (size_t)hn);
 	const char *p = buf + req->headers_off, *end = buf + req->head_len - 2;
 	while (ok && p < end) {
 		const char *eol = memchr(p, '\r', (size_t)(end - p));

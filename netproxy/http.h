@@ -5,7 +5,9 @@
  * line is rewritten to origin-form, the hop-by-hop headers Connection,
  * Keep-Alive, Proxy-Connection and Proxy-Authorization are dropped and
  * "Connection: close" added, so the server ends the exchange after one
- * response.  Bytes after the head (a body, or whatever the client sends next)
+ * response; the client's Host headers are dropped too and one made from the
+ * target put in, so that the server is asked for the site the policy
+ * checked and no other of the sites it may host.  Bytes after the head (a body, or whatever the client sends next)
  * go to the same destination unparsed: the policy is about where bytes go,
  * and that is decided once per connection.  Pure functions (test-netproxy). */
 #ifndef EPHEMERA_NETPROXY_HTTP_H

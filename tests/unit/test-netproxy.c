@@ -172,13 +172,30 @@ static void test_http(void)
 	int n = np_http_rewrite(get, &r, out, sizeof(out));
 	ok(n > 0, "  ... rewrites");
 	out[n > 0 ? n : 0] = '\0';
-	is_str(out, "GET /x?y HTTP/1.1\r\nHost: a.test\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+	is_str(out,
+	       "GET /x?y HTTP/1.1\r\nHost: a.test:8080\r\nAccept: */*\r\nConnection: close\r\n\r\n",
 	       "  ... to origin-form, hop-by-hop headers out, Connection: close in");
+	/* Attack: the target names an allowed site, Host another one on the
+	 * same server (a shared front end): the server must see the target's. */
+	const char *fronted = "GET http://allowed.test/ HTTP/1.1\r\nHost: internal.corp\r\n"
+			      "X: y\r\nhost:other.corp\r\n\r\n";
+	is_int(parse(fronted, &r), 0, "GET with a Host header that names another site");
+	n = np_http_rewrite(fronted, &r, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	is_str(out, "GET / HTTP/1.1\r\nHost: allowed.test\r\nX: y\r\nConnection: close\r\n\r\n",
+	       "  ... the client's Host headers are replaced by the target's");
+	is_int(parse("GET http://[2001:db8::1]:81/ HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0,
+	       "GET to an IPv6 literal");
+	n = np_http_rewrite("GET http://[2001:db8::1]:81/ HTTP/1.1\r\nHost: x\r\n\r\n", &r, out,
+			    sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	is_str(out, "GET / HTTP/1.1\r\nHost: [2001:db8::1]:81\r\nConnection: close\r\n\r\n",
+	       "  ... its Host in brackets, with the port");
 	is_int(parse("GET http://a.test HTTP/1.0\r\n\r\n", &r), 0, "GET without path or port");
 	n = np_http_rewrite("GET http://a.test HTTP/1.0\r\n\r\n", &r, out, sizeof(out));
 	out[n > 0 ? n : 0] = '\0';
-	ok(r.port == 80 && !strcmp(out, "GET / HTTP/1.0\r\nConnection: close\r\n\r\n"),
-	   "  ... port 80, path /");
+	ok(r.port == 80 && !strcmp(out, "GET / HTTP/1.0\r\nHost: a.test\r\nConnection: close\r\n\r\n"),
+	   "  ... port 80, path /, and a Host");
 	is_errno(parse("GET https://a.test/ HTTP/1.1\r\n\r\n", &r), -EPROTONOSUPPORT,
 		 "https:// absolute-form is not forwarded (CONNECT is)");
 	is_errno(parse("GET /x HTTP/1.1\r\n\r\n", &r), -EPROTONOSUPPORT,
