@@ -148,6 +148,13 @@ static _Noreturn void exec_proxy(const char *const *argv, int listen_fd, int log
 	_exit(127);
 }
 
+void net_log_clean(char *line)
+{
+	for (unsigned char *c = (unsigned char *)line; *c; c++)
+		if (*c < 0x20 || *c >= 0x7f)
+			*c = '?';
+}
+
 /* N3: lines from the proxy into syslog and the events, one transaction per
  * read; at EOF the proxy is gone, and so goes its directory. */
 static _Noreturn void run_recorder(const char *dbpath, const char *session, const char *socket,
@@ -171,6 +178,7 @@ static _Noreturn void run_recorder(const char *dbpath, const char *session, cons
 		bool tx = db && db_begin(db) == 0;
 		while ((nl = strchr(line, '\n'))) {
 			*nl = '\0';
+			net_log_clean(line);
 			log_msg(LOG_INFO, session, "net: %s", line);
 			if (tx)
 				(void)db_event_add(db, session, "net", line);

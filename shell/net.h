@@ -45,6 +45,12 @@ int net_proxy_start(const struct ephemera_config *cfg, const struct ephemera_pro
 /* Ends the proxy and waits for it and the recorder. */
 void net_proxy_stop(struct net_proxy *np);
 
+/* A line of the proxy's log as the recorder keeps it: every byte that is
+ * not printable ASCII becomes '?'.  The proxy parses what the session sends
+ * and may be subverted by it: its lines must not carry terminal escapes or
+ * carriage returns into syslog, the events, and the terminals that show them. */
+void net_log_clean(char *line);
+
 /* In pid 1, after the drop: connects to the proxy, listens on 127.0.0.1
  * NET_HTTP_PORT and NET_SOCKS_PORT and forks the forwarder, which closes
  * keep_a and keep_b (pid 1's pipes to the launcher) first.  Returns its pid

@@ -2,6 +2,7 @@
 #include "netproxy/http.h"
 #include "netproxy/policy.h"
 #include "netproxy/socks.h"
+#include "shell/net.h"
 #include "tests/unit/tap.h"
 
 #include <arpa/inet.h>
@@ -253,6 +254,21 @@ static void test_socks(void)
 	       -NP_SOCKS_ATYP_UNSUPPORTED, "request: unknown address type");
 }
 
+/* Attack: a subverted proxy writes escapes and a CR into its log lines;
+ * the recorder (root) keeps none of them for syslog and the events. */
+static void test_log_clean(void)
+{
+	char line[] = "connect a.test port 443 allow (x)\r\x1b]52;c;cGF5\x07\x1b[2J\x9b"
+		      "1m\x7f\t ok";
+	net_log_clean(line);
+	is_str(line, "connect a.test port 443 allow (x)??]52;c;cGF5??[2J?1m?? ok",
+	       "the recorder keeps no control byte, escape or non-ASCII byte of the proxy's");
+	char plain[] = "socks 93.184.216.34 port 80 deny (proxy_deny *.x.test) up=0 down=0 ms=1";
+	net_log_clean(plain);
+	is_str(plain, "socks 93.184.216.34 port 80 deny (proxy_deny *.x.test) up=0 down=0 ms=1",
+	       "  ... and leaves a line of the proxy's own format as it is");
+}
+
 int main(void)
 {
 	test_normalize();
@@ -262,5 +278,6 @@ int main(void)
 	test_addrs();
 	test_http();
 	test_socks();
+	test_log_clean();
 	return done_testing();
 }
