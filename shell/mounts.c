@@ -63,41 +63,64 @@ static bool plain_relative(const char *path)
 	return true;
 }
 
-/* 1 when a user other than root and the owner may write to the directory
- * on fd, by its group bits or by an ACL entry (the mask applied). */
-static int writable_by_others(int fd, const struct stat *st, uid_t owner_uid)
+/* 1 when a user other than root and the owner has perm (ACL_WRITE or
+ * ACL_EXECUTE) on the directory on fd, by its group or other bits (bits:
+ * 0022 or 0011) or by an ACL entry (the mask applied). */
+static int open_to_others(int fd, const struct stat *st, uid_t owner_uid, acl_perm_t perm,
+			  mode_t bits)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
 	if (!acl)
-		return errno == ENOTSUP || errno == ENODATA ? (st->st_mode & 0022) != 0 : neg_errno();
+		return errno == ENOTSUP || errno == ENODATA ? (st->st_mode & bits) != 0 : neg_errno();
 	acl_permset_t ps;
 	acl_entry_t e;
-	bool mask_w = true, w = false;
+	bool mask_p = true, p = false;
 	for (int i = ACL_FIRST_ENTRY; acl_get_entry(acl, i, &e) == 1; i = ACL_NEXT_ENTRY) {
 		acl_tag_t tag;
 		if (acl_get_tag_type(e, &tag) == 0 && tag == ACL_MASK && acl_get_permset(e, &ps) == 0)
-			mask_w = acl_get_perm(ps, ACL_WRITE) == 1;
+			mask_p = acl_get_perm(ps, perm) == 1;
 	}
 	for (int i = ACL_FIRST_ENTRY; acl_get_entry(acl, i, &e) == 1; i = ACL_NEXT_ENTRY) {
 		acl_tag_t tag;
 		if (acl_get_tag_type(e, &tag) < 0 || acl_get_permset(e, &ps) < 0 ||
-		    acl_get_perm(ps, ACL_WRITE) != 1)
+		    acl_get_perm(ps, perm) != 1)
 			continue;
 		if (tag == ACL_OTHER)
-			w = true;
-		else if ((tag == ACL_GROUP_OBJ || tag == ACL_GROUP) && mask_w)
-			w = true;
-		else if (tag == ACL_USER && mask_w) {
+			p = true;
+		else if ((tag == ACL_GROUP_OBJ || tag == ACL_GROUP) && mask_p)
+			p = true;
+		else if (tag == ACL_USER && mask_p) {
 			uid_t *q = acl_get_qualifier(e);
-			w = w || !q || *q != owner_uid;
+			p = p || !q || *q != owner_uid;
 			if (q)
 				acl_free(q);
 		}
 	}
 	acl_free(acl);
-	return w;
+	return p;
+}
+
+/* M2 for the source itself: nobody but root and the owner may write to it;
+ * and a rw source must be out of everybody else's reach.  Through the
+ * idmapped bind the session's files are the owner's on the host, setuid
+ * bits included (the bind is nosuid, the host's filesystem need not be):
+ * a user who can reach the source could run them as the owner. */
+static int check_source_access(int fd, const struct stat *st, const struct mounts_who *w,
+			       bool rw, const char *src, char *err, size_t errlen)
+{
+	int r = open_to_others(fd, st, w->owner_uid, ACL_WRITE, 0022);
+	if (r != 0)
+		return errbuf(r < 0 ? r : -EPERM, err, errlen,
+			      "mount %s: writable by a user other than root or %s", src, w->owner);
+	r = rw ? open_to_others(fd, st, w->owner_uid, ACL_EXECUTE, 0011) : 0;
+	if (r != 0)
+		return errbuf(r < 0 ? r : -EPERM, err, errlen,
+			      "mount %s: rw, but reachable by a user other than root or %s (a "
+			      "setuid file made in it would be the owner's)",
+			      src, w->owner);
+	return 0;
 }
 
 /* M2 for one component: the source itself (last) or a directory above it. */
@@ -186,10 +209,8 @@ static int open_source(const char *src, const struct mounts_who *w, bool rw, cha
 		if (fstat(dir, &st) < 0)
 			return errbuf(neg_errno(), err, errlen, "mount %s: %s", src, strerror(errno));
 		int r = check_component(&st, w, last, src, prefix, err, errlen);
-		if (r == 0 && last && rw && (r = writable_by_others(dir, &st, w->owner_uid)) != 0)
-			return errbuf(r < 0 ? r : -EPERM, err, errlen,
-				      "mount %s: writable by a user other than root or %s", src,
-				      w->owner);
+		if (r == 0 && last)
+			r = check_source_access(dir, &st, w, rw, src, err, errlen);
 		if (r < 0)
 			return r;
 		c += len + (last ? 0 : 1);

@@ -142,6 +142,21 @@ refused "a source writable by others" "mount $S/open: writable by others" "ro:$S
 mkdir -p "$S/acl" && setfacl -m u:plainuser:rwx "$S/acl"
 refused "a rw source another user may write (ACL)" \
 	"mount $S/acl: writable by a user other than root or agent-session" "rw:$S/acl:mnt/.config"
+mkdir -p "$S/grpw" && chgrp plainuser "$S/grpw" && chmod 0775 "$S/grpw"
+refused "a ro source its group may write" \
+	"mount $S/grpw: writable by a user other than root or agent-session" "ro:$S/grpw:mnt/.skill"
+# A rw source others can reach: a setuid file a session makes there is the
+# owner's on the host, and they could run it.
+mkdir -p "$S/reach" && chown agent-session: "$S/reach" && chmod 0755 "$S/reach"
+refused "a rw source other users can reach" \
+	"mount $S/reach: rw, but reachable by a user other than root or agent-session" "rw:$S/reach:mnt/.config"
+mkdir -p "$S/reachacl" && chown agent-session: "$S/reachacl" && chmod 0700 "$S/reachacl" &&
+	setfacl -m u:plainuser:x "$S/reachacl"
+refused "  ... or through an ACL entry" "mount $S/reachacl: rw, but reachable" "rw:$S/reachacl:mnt/.config"
+chmod 0700 "$S/reach"
+conf "rw:$S/reach:mnt/.config"
+is "$(su - agent-session -c 'echo ok >mnt/.config/f && cat mnt/.config/f' 2>/dev/null)" ok \
+	"the control: the same source at 0700 is bound"
 mkdir -p "$S/ownerp" && chown agent-session: "$S/ownerp"
 refused "a rw source is made only under a root-owned parent" "mount $S/ownerp/agent-session: missing \\(made only" \
 	"rw:$S/ownerp/%u:mnt/.config"
