@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <resolv.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,10 +44,22 @@ static struct job *pop_todo(struct np_resolver *r)
 	return j;
 }
 
+/* Names are looked up as given, never with resolv.conf's search list or
+ * default domain appended: else a name that does not resolve could come
+ * back as NAME.corp.internal, a host the policy never saw (and, for a
+ * proxy_allow_private name, its private address accepted).  _res is per
+ * thread; the flags hold until resolv.conf changes. */
+static void no_search_list(void)
+{
+	if (res_init() == 0)
+		_res.options &= ~(unsigned long)(RES_DNSRCH | RES_DEFNAMES);
+}
+
 static void *worker(void *arg)
 {
 	struct np_resolver *r = arg;
 	for (;;) {
+		no_search_list();
 		struct job *j = pop_todo(r);
 		struct addrinfo hints = {
 		    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};

@@ -40,8 +40,8 @@ sandbox_config() {
 # any extra [sandbox] lines.
 net_config() {
 	sandbox_config "network = proxy" \
-		"proxy_allow = allowed.test, denied.test, exact.test, *.wild.test" \
-		"proxy_allow_private = allowed.test, denied.test" \
+		"proxy_allow = allowed.test, denied.test, exact.test, nx.test, *.wild.test" \
+		"proxy_allow_private = allowed.test, denied.test, nx.test" \
 		"proxy_deny = denied.test" "proxy_ports = 8080, 8443" "$@"
 }
 

@@ -57,6 +57,18 @@ out=$(in_session 'curl -sS -i http://exact.test:8080/hello.txt')
 like "$out" 'X-Ephemera-Rule: loopback address 127.0.0.1 \(not in proxy_allow_private\)' \
 	"an exact proxy_allow entry not in proxy_allow_private that resolves to 127.0.0.1 gets a 403"
 
+# No search list: nx.test resolves nowhere, but "search corp" would make it
+# nx.test.corp (127.0.0.1 here), a host the policy never named.
+"$EPHEMERA_REPO/tests/helpers/dns-stub.py" corp >/dev/null 2>&1 &
+printf 'nameserver 127.0.0.1\nsearch corp\noptions timeout:1 attempts:1\n' >/etc/resolv.conf
+for i in $(seq 100); do ss -lunH 'sport = :53' | grep -q . && break; sleep 0.05; done
+is "$(python3 -c 'import socket; print(socket.getaddrinfo("nx.test", 80, socket.AF_INET)[0][4][0])' 2>&1)" 127.0.0.1 \
+	"the control: with this resolv.conf, getaddrinfo turns nx.test into nx.test.corp"
+out=$(in_session 'curl -sS -i http://nx.test:8080/hello.txt')
+unlike "$out" 'hello from outside' "the proxy does not: nx.test (allowed, even to private addresses) is not reached"
+like "$out" '^HTTP/1.1 50[24] ' "  ... the name does not resolve: $(printf '%s' "$out" | head -1)"
+printf '' >/etc/resolv.conf
+
 # No way around the proxy.
 out=$(in_session 'curl -sS --noproxy "*" --max-time 10 http://allowed.test:8080/hello.txt; echo "rc=$?"')
 like "$out" 'rc=7' "a direct connect without the proxy fails (nothing listens in the sandbox's namespace)"
