@@ -5,9 +5,10 @@
 # EPHEMERA_TESTENV_CGROUP, removed by testenv at exit) and never in the
 # host's tree: the test moves into that cgroup, unshares its cgroup and mount
 # namespaces (the cgroup is now their root), mounts cgroup2 on
-# /sys/fs/cgroup, and moves itself into a leaf (/test), so that the root has
-# no processes and can hand controllers to ephemera's cgroups.  Without a
-# cgroup2 hierarchy on the host it returns 1 (the caller skips).
+# /sys/fs/cgroup in place of what was there, and moves itself into a leaf
+# (/test), so that the root has no processes and can hand controllers to
+# ephemera's cgroups.  Without a cgroup2 hierarchy on the host it returns 1
+# (the caller skips).
 # Afterwards CG_HOST is the host path of that root (for the log).
 enter_cgroup_ns() {
 	if [ -n "${LIMITS_IN_CGNS:-}" ]; then
@@ -20,7 +21,11 @@ enter_cgroup_ns() {
 	mkdir -p "$cg/test" || return 1
 	echo "$BASHPID" >"$cg/cgroup.procs" || return 1
 	export LIMITS_IN_CGNS=1 CG_HOST=$cg
+	# Whatever is on /sys/fs/cgroup goes first (in this mount namespace only):
+	# where it is the host's cgroup2 itself (a host without cgroup v1), the
+	# kernel refuses to mount the same hierarchy on its own root (EBUSY).
 	exec unshare --cgroup --mount --propagation private -- bash -c '
+		umount -l /sys/fs/cgroup 2>/dev/null
 		mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup || exit 1
 		echo $$ >/sys/fs/cgroup/test/cgroup.procs || exit 1
 		exec "$@"' limits "$(readlink -f "$0")" "$@"
