@@ -59,7 +59,7 @@ rc=0
 tests/vm/boot "$vm" "$rel" "$limit" $inner || rc=$?
 took=$(($(date +%s) - start))
 out=$vm/out
-diag "kernel $rel under $(cat "$out/accel" 2>/dev/null): boot to poweroff in $took s"
+diag "kernel $rel under $(cat "$out/accel" 2>/dev/null), ephemera from ${EPHEMERA_INSTALL:-build}: boot to poweroff in $took s"
 is "$rc" 0 "qemu exited 0 (124: killed after $limit s)" ||
 	tail -n 20 "$out/console.log" 2>/dev/null | sed 's/^/#   /'
 ok "the VM ran every test and powered off" test -f "$out/done" ||
