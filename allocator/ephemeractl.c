@@ -37,6 +37,7 @@ static const char usage_text[] =
     "  release NAME             free a session that never started\n"
     "  repair                   remove homes left by crashed allocations\n"
     "  reap NAME | reap --all   wipe ended sessions but their mnt/output\n"
+    "  reap --wait NAME         the same, once its sandbox has ended (bounded wait)\n"
     "  kill NAME                end a live session now, then reap it\n"
     "  gc [--older-than DAYS]   free quarantined UIDs; delete outputs past retention\n"
     "  doctor                   check this host's setup: one OK/WARN/FAIL line per check\n"
@@ -188,6 +189,19 @@ static int print_event(int64_t at, const char *kind, const char *detail, void *u
 	return 0;
 }
 
+/* One attached login: service, tty, client, since (and until). */
+static int print_login(const struct db_login *l, void *userdata)
+{
+	(void)userdata;
+	char since[32], ended[32] = "";
+	format_time(l->since, since, sizeof(since));
+	if (l->ended_at)
+		format_time(l->ended_at, ended, sizeof(ended));
+	printf("  %-14s %-8s %-15s since %s%s%s\n", l->service, l->tty[0] ? l->tty : "-",
+	       l->rhost[0] ? l->rhost : "-", since, ended[0] ? ", ended " : "", ended);
+	return 0;
+}
+
 static int cmd_show(struct ctl *c, int argc, char **argv)
 {
 	int r = parse_list_opts(c, argc, argv, NULL, NULL);
@@ -212,6 +226,12 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 	       "profile:   %s\nservice:   %s\ntty:       %s\nrhost:     %s\nhome:      %s/%s\n",
 	       s.name, s.uid, s.gid, s.owner, s.owner_uid, session_state_name(s.state), s.profile,
 	       s.service, s.tty, s.rhost, c->cfg.sessions_dir, s.name);
+	printf("logins:\n");
+	r = db_each_login(c->db, name, print_login, NULL);
+	if (r < 0) {
+		log_msg(LOG_ERR, name, "show: %s", db_errmsg(c->db));
+		return 1;
+	}
 	printf("events:\n");
 	r = db_each_event(c->db, name, print_event, NULL);
 	if (r < 0) {
@@ -368,8 +388,17 @@ static int cmd_reap(struct ctl *c, int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--all") == 0)
 		return reap_all(c);
+	bool wait = argc == 3 && strcmp(argv[1], "--wait") == 0;
+	if (wait) {
+		argc--;
+		argv++;
+	}
 	if (argc != 2 || argv[1][0] == '-')
-		return usage_error("reap needs NAME or --all");
+		return usage_error("reap needs NAME, --wait NAME or --all");
+	if (wait && reaper_wait_over(&c->cfg, c->db, argv[1]) == -ETIMEDOUT) {
+		log_msg(LOG_INFO, argv[1], "still running after the wait: left to a later reap");
+		return 0;
+	}
 	struct reap_result res;
 	char err[512];
 	int r = reaper_reap(&c->cfg, c->db, argv[1], REAP_IF_OVER, &res, err, sizeof(err));

@@ -4,8 +4,11 @@
 #include "common/util.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 /* Fields of /proc/PID/stat after the command name, which may hold spaces and
@@ -108,4 +111,49 @@ int proc_ctty(const struct proc_id *id, dev_t *ret)
 	unsigned min = (unsigned)(tty_nr & 0xff) | (unsigned)((tty_nr >> 12) & 0xfff00);
 	*ret = tty_nr ? makedev(maj, min) : 0;
 	return 0;
+}
+
+int proc_running(const struct proc_id *id)
+{
+	char buf[1024], *rest;
+	uint64_t start;
+	if (read_stat_fields(id->pid, buf, sizeof(buf), &rest) < 0)
+		return 0;
+	char state = rest[0];
+	if (stat_field(rest, 22, &start) < 0 || start != id->start)
+		return 0;
+	return state != 'Z' && state != 'X';
+}
+
+int proc_pidfd_open(const struct proc_id *id)
+{
+	if (id->pid <= 0)
+		return -ESRCH;
+	_cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, id->pid, 0);
+	if (fd < 0)
+		return errno == ESRCH || errno == EINVAL ? -ESRCH : neg_errno();
+	struct proc_id now;
+	if (proc_identify(id->pid, &now) < 0 || now.start != id->start)
+		return -ESRCH;
+	if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) < 0)
+		return -ESRCH; /* it exited after pidfd_open: the start read may be another's */
+	return take_fd(&fd);
+}
+
+int proc_wait_exit(const struct proc_id *id, int timeout_ms)
+{
+	_cleanup_close_ int fd = proc_pidfd_open(id);
+	if (fd == -ESRCH)
+		return 0;
+	if (fd < 0)
+		return fd;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	for (;;) {
+		int n = poll(&p, 1, timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue; /* a bound, not a deadline: a signal rarely lands here */
+		if (n < 0)
+			return neg_errno();
+		return n > 0 ? 0 : -ETIMEDOUT;
+	}
 }

@@ -27,4 +27,18 @@ int proc_ctty(const struct proc_id *id, dev_t *ret);
 /* 1 if id still names a live process, 0 if not. */
 int proc_alive(const struct proc_id *id);
 
+/* 1 if id names a live process that has not exited: a zombie (exited, not
+ * yet reaped by its parent) is not running; 0 if not. */
+int proc_running(const struct proc_id *id);
+
+/* A pidfd (close-on-exec) of the process id names, proven to be that very
+ * process: its start time is read after the pidfd is open, and the pidfd is
+ * asked again after that, so a pid given to another process meanwhile is
+ * never taken for it.  -ESRCH when id names no live process. */
+int proc_pidfd_open(const struct proc_id *id);
+
+/* Waits up to timeout_ms for the process id names to exit: 0 once it has
+ * (or if it was gone already), -ETIMEDOUT if it still runs. */
+int proc_wait_exit(const struct proc_id *id, int timeout_ms);
+
 #endif

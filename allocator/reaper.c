@@ -400,6 +400,13 @@ static int check_over(const struct db_session *s, enum reap_mode mode, char *err
 {
 	if (mode == REAP_FORCE)
 		return 0;
+	/* P7: the sandbox's pid 1 is the session; alive, whatever the state says
+	 * (a PAM close of the first connection while a re-attached login runs,
+	 * or a linger), the session is not over. */
+	struct proc_id init = {(pid_t)s->init_pid, (uint64_t)s->init_start};
+	if (s->init_pid > 0 && proc_running(&init) == 1)
+		return errbuf(-EINPROGRESS, err, errlen,
+			      "session %s is running: its sandbox lives (use kill)", s->name);
 	struct proc_id leader = {(pid_t)s->leader_pid, (uint64_t)s->leader_start};
 	struct proc_id pam = {(pid_t)s->pam_pid, (uint64_t)s->pam_start};
 	switch (s->state) {
@@ -456,6 +463,7 @@ static int do_reap(const struct ephemera_config *cfg, struct db *db, const struc
 	r = db_session_reaped(db, s->name, res->files, res->bytes, res->millis);
 	if (r < 0)
 		return errbuf(r, err, errlen, "database: %s", db_errmsg(db));
+	(void)db_logins_end_all(db, s->name); /* a launcher killed never said it left */
 	return 0;
 }
 
@@ -594,4 +602,16 @@ int reaper_gc(const struct ephemera_config *cfg, struct db *db, uint32_t older_t
 	if (g.first_error)
 		return errbuf(g.first_error, err, errlen, "gc: %s", strerror(-g.first_error));
 	return 0;
+}
+
+int reaper_wait_over(const struct ephemera_config *cfg, struct db *db, const char *name)
+{
+	struct db_session s;
+	int r = db_session_get(db, name, &s);
+	if (r < 0 || s.reaped || s.init_pid <= 0)
+		return 0; /* reaper_reap says what is wrong, if anything */
+	const struct ephemera_profile *p = config_profile_named(cfg, s.profile);
+	int64_t bound = (int64_t)(p ? p->linger : 0) + REAP_WAIT_SLACK;
+	struct proc_id init = {(pid_t)s.init_pid, (uint64_t)s.init_start};
+	return proc_wait_exit(&init, (int)(bound * 1000));
 }

@@ -17,7 +17,10 @@
  *  P5 every step can be run again: a reaper killed at any moment leaves the
  *     session reaping (or closed), and the next reaper finishes the job;
  *  P6 the lease goes to quarantine, and leaves it (gc) only when nothing under
- *     the home still belongs to the UID. */
+ *     the home still belongs to the UID;
+ *  P7 a session whose sandbox's pid 1 (pid and start time) lives is not over,
+ *     whatever its state (shell/init.h: pid 1 lives while any login holds
+ *     it, and for the linger time after). */
 #ifndef EPHEMERA_REAPER_H
 #define EPHEMERA_REAPER_H
 
@@ -43,6 +46,16 @@ struct reap_result {
  * says why, and the next reaper starts over (P5). */
 int reaper_reap(const struct ephemera_config *cfg, struct db *db, const char *name,
 		enum reap_mode mode, struct reap_result *ret, char *err, size_t errlen);
+
+/* Whoever saw a login end (PAM close, the shell of a login that joined or
+ * of one without PAM) starts `ephemeractl reap --wait NAME`: it waits for
+ * the sandbox's pid 1 to exit, at most the profile's linger plus
+ * REAP_WAIT_SLACK seconds, so the reap follows the end of the last login
+ * (and of the linger) at once.  A session still held after that is left to
+ * the next reaper (the last login's, or the timer's reap --all).  Returns 0
+ * when pid 1 is gone (or there is none), -ETIMEDOUT when it still runs. */
+#define REAP_WAIT_SLACK 10
+int reaper_wait_over(const struct ephemera_config *cfg, struct db *db, const char *name);
 
 /* P6: release quarantined leases whose home holds nothing of their UID, and
  * (older_than_days > 0) delete the homes of sessions reaped that long ago.

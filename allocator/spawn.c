@@ -46,12 +46,16 @@ static _Noreturn void exec_reaper(const char *name, const char *conf)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	/* --wait: the login that ended may not be the session's last, or the
+	 * session lingers (reaper.h, reaper_wait_over). */
 	if (conf) {
 		char *const argv[] = {(char *)"ephemeractl", (char *)"--config", (char *)conf,
-				      (char *)"reap",	     (char *)name,	 NULL};
+				      (char *)"reap",	     (char *)"--wait",	 (char *)name,
+				      NULL};
 		execve(EPHEMERACTL_PATH, argv, envp);
 	} else {
-		char *const argv[] = {(char *)"ephemeractl", (char *)"reap", (char *)name, NULL};
+		char *const argv[] = {(char *)"ephemeractl", (char *)"reap", (char *)"--wait",
+				      (char *)name, NULL};
 		execve(EPHEMERACTL_PATH, argv, envp);
 	}
 	_exit(127);

@@ -5,7 +5,7 @@
 
 #define EPHEMERACTL_PATH SBINDIR "/ephemeractl"
 
-/* Runs `ephemeractl [--config CONF] reap NAME` fully detached: double fork,
+/* Runs `ephemeractl [--config CONF] reap --wait NAME` fully detached: double fork,
  * setsid, stdio on /dev/null, every other fd closed, an empty environment.
  * SIGCHLD is at its default only around the fork and restored after (the
  * caller may be sshd or su, whose handlers must not see our child).  Returns

@@ -154,6 +154,32 @@ int db_each_open_login(struct db *db, const char *name, db_login_cb cb, void *us
 int db_session_warned(struct db *db, const char *name, int64_t at, const char *detail);
 int db_session_seen(struct db *db, const char *name, int64_t at);
 
+/* The sandbox's pid 1 (its pid and start time), recorded once it runs. */
+int db_session_set_init(struct db *db, const char *name, int64_t pid, int64_t start);
+
+/* One login attached to a session: the launcher that entered its sandbox. */
+struct db_login {
+	int64_t id;
+	char session[33];
+	int64_t pid, start; /* the launcher (ephemera-shell outside the sandbox) */
+	char service[33];
+	char tty[65];
+	char rhost[256];
+	int64_t since, ended_at; /* ended_at 0 while it runs */
+};
+int db_login_add(struct db *db, const struct db_login *l, int64_t *ret_id);
+int db_login_end(struct db *db, int64_t id);
+/* Every login of the session still open is ended (the reaper, at the reap). */
+int db_logins_end_all(struct db *db, const char *session);
+typedef int (*db_login_row_cb)(const struct db_login *l, void *userdata);
+int db_each_login(struct db *db, const char *session, db_login_row_cb cb, void *userdata);
+/* Logins of the session not yet ended. */
+int db_count_logins(struct db *db, const char *session, int *ret);
+/* Sessions of owner_uid that a PAM module allocated and that are not over
+ * yet (allocated, active or closed, not reaped): the PAM session a shell
+ * belongs to, whether it is the first shell of that login or a later one. */
+int db_each_bound(struct db *db, uint32_t owner_uid, db_binding_cb cb, void *userdata);
+
 /* PRAGMA integrity_check: 0 when "ok", -EBADMSG otherwise. */
 int db_integrity_check(struct db *db);
 

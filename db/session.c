@@ -375,7 +375,11 @@ int db_session_json(struct db *db, const char *name, char **ret)
 	    db,
 	    "SELECT json_set(" SESSION_JSON ", '$.events', json((SELECT"
 	    " json_group_array(json_object('at', e.at, 'kind', e.kind, 'detail', e.detail))"
-	    " FROM (SELECT * FROM events e WHERE e.session = s.name ORDER BY e.id) e)))"
+	    " FROM (SELECT * FROM events e WHERE e.session = s.name ORDER BY e.id) e)),"
+	    " '$.logins', json((SELECT json_group_array(json_object('service', g.service,"
+	    " 'tty', g.tty, 'rhost', g.rhost, 'pid', g.pid, 'since', g.since,"
+	    " 'ended_at', g.ended_at))"
+	    " FROM (SELECT * FROM logins g WHERE g.session = s.name ORDER BY g.id) g)))"
 	    " FROM sessions s WHERE s.name = ?",
 	    &st);
 	if (r < 0)

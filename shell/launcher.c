@@ -8,10 +8,12 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -23,8 +25,11 @@
 
 #define NS_FLAGS                                                                                   \
 	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP)
-#define ERR_FD	3 /* in pid 1: write end of the error pipe */
-#define LIFE_FD 4 /* in pid 1: read end of the pipe the launcher holds open */
+#define ERR_FD	  3 /* in pid 1: write end of the error pipe */
+#define LIFE_FD	  4 /* in pid 1: its end of the socketpair the launcher holds */
+#define LISTEN_FD 5 /* in pid 1: the life socket later logins connect to (init.h) */
+#define PAM_FD	  6 /* in pid 1: a pidfd of the login's PAM caller, if any */
+#define NULL_FD	  7 /* in pid 1: /dev/null, its stdio once the shell runs */
 
 /* pid 1 as a pidfd, not a pid: once waitpid has reaped it, a signal that
  * arrives before we clear this must not reach a process that was given the
@@ -104,7 +109,7 @@ static _Noreturn void exec_shell(const struct launch *l, const sigset_t *old_mas
 	sigprocmask(SIG_SETMASK, old_mask, NULL);
 	if (chdir(l->home) < 0)
 		child_fail("cannot enter %s: %s", l->home, strerror(errno));
-	close(LIFE_FD);
+	close_range(LIFE_FD, ~0U, 0); /* ERR_FD stays until exec: it is close-on-exec */
 	execve(l->shell, l->argv, l->envp);
 	child_fail("exec %s: %s", l->shell, strerror(errno));
 }
@@ -128,14 +133,49 @@ static void set_limits(const struct launch *l)
 		child_fail("setting RLIMIT_AS: %s", strerror(errno));
 }
 
+/* Moves fd to the number target (close-on-exec), closing the original. */
+static int move_fd(int fd, int target)
+{
+	if (fd == target)
+		return fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (dup3(fd, target, O_CLOEXEC) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* Raised above every fixed number first, so that no move overwrites a
+ * source still to be moved. */
+static int raise_fd(int fd)
+{
+	int r = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, NULL_FD + 1);
+	if (r >= 0)
+		close(fd);
+	return r;
+}
+
+/* The life socket and pid 1's /dev/null, made as root in the new root
+ * before anything of the session runs (init.h I3). */
+static void open_life(void)
+{
+	int s = init_listen();
+	if (s < 0)
+		child_fail("the life socket %s: %s", INIT_LIFE_SOCKET, strerror(-s));
+	s = raise_fd(s);
+	int null = raise_fd(open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC));
+	if (s < 0 || null < 0 || move_fd(s, LISTEN_FD) < 0 || move_fd(null, NULL_FD) < 0)
+		child_fail("the life socket or /dev/null: %s", strerror(errno));
+}
+
 /* pid 1 of the new namespaces.  Never returns. */
-static _Noreturn void sandbox_pid1(const struct launch *l)
+static _Noreturn void sandbox_pid1(const struct launch *l, bool has_pam)
 {
 	int r = drop_tie_to_parent(LIFE_FD);
 	if (r < 0)
 		_exit(126);
 	build_root(l);
 	close_range(SANDBOX_FD_BASE, SANDBOX_FD_BASE + SANDBOX_FD_COUNT - 1, 0);
+	open_life();
 	set_limits(l);
 	char err[256];
 	const struct ephemera_profile *p = l->profile;
@@ -154,18 +194,29 @@ static _Noreturn void sandbox_pid1(const struct launch *l)
 	if (shell == 0)
 		exec_shell(l, &old);
 	close(ERR_FD); /* the shell holds it until exec; EOF then says "running" */
-	_exit(init_run(shell, &set));
+	struct init_args a = {.shell = shell,
+			      .launcher_fd = LIFE_FD,
+			      .listen_fd = LISTEN_FD,
+			      .pam_fd = has_pam ? PAM_FD : -1,
+			      .null_fd = NULL_FD,
+			      .linger = l->profile->linger};
+	init_serve(&a, &set);
 }
 
-/* Child side of clone(): only the two pipe ends survive, at fixed numbers. */
-static _Noreturn void start_pid1(const struct launch *l, int err_w, int life_r)
+/* Child side of clone(): only the two pipe ends and the PAM pidfd survive,
+ * at fixed numbers. */
+static _Noreturn void start_pid1(const struct launch *l, int err_w, int life, int pam)
 {
-	if (dup3(err_w, ERR_FD, O_CLOEXEC) < 0 || dup3(life_r, LIFE_FD, O_CLOEXEC) < 0)
+	int e = raise_fd(err_w), f = raise_fd(life), p = pam >= 0 ? raise_fd(pam) : -1;
+	if (e < 0 || f < 0 || (pam >= 0 && p < 0))
+		_exit(126);
+	close_range(3, NULL_FD, 0); /* nothing of the launcher's below the raised fds */
+	if (move_fd(e, ERR_FD) < 0 || move_fd(f, LIFE_FD) < 0 || (p >= 0 && move_fd(p, PAM_FD) < 0))
 		_exit(126);
 	/* ... and the plan's own fds (extra mounts' trees), closed once used. */
-	close_range(LIFE_FD + 1, SANDBOX_FD_BASE - 1, 0);
+	close_range(NULL_FD + 1, SANDBOX_FD_BASE - 1, 0);
 	close_range(SANDBOX_FD_BASE + SANDBOX_FD_COUNT, ~0U, 0);
-	sandbox_pid1(l);
+	sandbox_pid1(l, p >= 0);
 }
 
 /* Reads what pid 1 or the shell reported before exec; 0 bytes = success. */
@@ -213,31 +264,67 @@ static pid_t clone_pid1(const struct launch *l, int *ret_pidfd)
 	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 }
 
+/* The first login's end: pid 1 reports its shell's status and goes on
+ * serving the session's other logins (init.h); pid 1 gone first, or the
+ * login's PAM caller gone (the connection dropped), ends this login too. */
+static int wait_first(pid_t pid, int life, int pam)
+{
+	for (;;) {
+		struct pollfd p[2] = {{.fd = life, .events = POLLIN}, {.fd = pam, .events = POLLIN}};
+		int n = poll(p, pam >= 0 ? 2 : 1, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && pam >= 0 && p[1].revents)
+			return 128 + SIGHUP; /* our EOF tells pid 1 to end the shell (I5) */
+		int status;
+		ssize_t k = n > 0 ? recv(life, &status, sizeof(status), 0) : -1;
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == (ssize_t)sizeof(status))
+			return status;
+		int wstatus = 0; /* pid 1 died before it reported */
+		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+			;
+		return init_status_code(wstatus);
+	}
+}
+
+/* After a failed setup: end the child (pid 1 would otherwise serve on, and
+ * linger), reap it, hand its report over. */
+static int setup_failed(pid_t pid, int pidfd, const char *report, char *err, size_t errlen)
+{
+	(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	snprintf(err, errlen, "%s", report);
+	return -EPERM;
+}
+
 int launcher_run(const struct launch *l, char *err, size_t errlen)
 {
-	int errp[2], lifep[2];
+	int errp[2], life[2];
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		int r = neg_errno();
 		snprintf(err, errlen, "pipe: %s", strerror(-r));
 		return r;
 	}
-	if (pipe2(lifep, O_CLOEXEC) < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life) < 0) {
 		int r = neg_errno();
 		close(errp[0]);
 		close(errp[1]);
-		snprintf(err, errlen, "pipe: %s", strerror(-r));
+		snprintf(err, errlen, "socketpair: %s", strerror(-r));
 		return r;
 	}
 	int pidfd = -1;
 	pid_t pid = clone_pid1(l, &pidfd);
 	if (pid == 0)
-		start_pid1(l, errp[1], lifep[0]);
+		start_pid1(l, errp[1], life[1], l->pam_pidfd);
 	int saved = errno;
 	close(errp[1]);
-	close(lifep[0]);
+	close(life[1]);
 	if (pid < 0) {
 		close(errp[0]);
-		close(lifep[1]);
+		close(life[0]);
 		snprintf(err, errlen, "creating namespaces: %s", strerror(saved));
 		return -saved;
 	}
@@ -247,15 +334,67 @@ int launcher_run(const struct launch *l, char *err, size_t errlen)
 	char report[512];
 	ssize_t n = read_report(errp[0], report, sizeof(report));
 	close(errp[0]);
+	int status;
+	if (n > 0) {
+		status = setup_failed(pid, pidfd, report, err, errlen);
+	} else {
+		if (l->ready)
+			l->ready(l->ready_ctx, pid);
+		status = wait_first(pid, life[0], l->pam_pidfd);
+	}
+	close(life[0]);
+	child_pidfd = -1;
+	close(pidfd);
+	return status;
+}
+
+int launcher_wait_login(pid_t pid, int pidfd, int err_r, int pam, char *err, size_t errlen)
+{
+	child_pidfd = pidfd;
+	install_forwarders();
+	char report[512];
+	ssize_t n = read_report(err_r, report, sizeof(report));
+	if (n > 0) {
+		child_pidfd = -1;
+		return setup_failed(pid, pidfd, report, err, errlen);
+	}
+	for (;;) {
+		struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = pam, .events = POLLIN}};
+		int k = poll(p, pam >= 0 ? 2 : 1, -1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k > 0 && pam >= 0 && p[1].revents) { /* the connection dropped */
+			(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			pam = -1;
+			continue;
+		}
+		break;
+	}
 	int wstatus = 0;
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
-	close(lifep[1]);
 	child_pidfd = -1;
-	close(pidfd);
-	if (n > 0) {
-		snprintf(err, errlen, "%s", report);
-		return -EPERM;
-	}
 	return init_status_code(wstatus);
+}
+
+_Noreturn void launcher_enter_joined(const struct launch *l, int err_w, int life_r)
+{
+	int e = raise_fd(err_w), f = raise_fd(life_r);
+	if (e < 0 || f < 0)
+		_exit(126);
+	close_range(3, NULL_FD, 0);
+	if (move_fd(e, ERR_FD) < 0 || move_fd(f, LIFE_FD) < 0)
+		_exit(126);
+	close_range(LIFE_FD + 1, ~0U, 0);
+	if (drop_tie_to_parent(LIFE_FD) < 0)
+		_exit(126);
+	set_limits(l);
+	char err[256];
+	const struct ephemera_profile *p = l->profile;
+	bool no_unix = p->network == NET_HOST && !p->allow_unix; /* as pid 1's */
+	if (drop_privileges(l->uid, l->gid, LIFE_FD, no_unix, err, sizeof(err)) < 0)
+		child_fail("dropping privileges: %s", err);
+	sigset_t none;
+	sigemptyset(&none);
+	exec_shell(l, &none);
 }

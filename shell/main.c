@@ -10,6 +10,7 @@
 #include "shell/cgroup.h"
 #include "shell/env.h"
 #include "shell/hygiene.h"
+#include "shell/join.h"
 #include "shell/launcher.h"
 #include "shell/mounts.h"
 #include "shell/net.h"
@@ -31,9 +32,11 @@ struct invocation {
 	const char *command; /* -c COMMAND, or NULL */
 };
 
-/* Set once a session exists, so that die() can mark it failed. */
+/* Set once a session exists, so that die() can mark it failed -- or, for a
+ * login that joins a running session, end only its own login row. */
 static const struct ephemera_config *die_cfg;
 static const char *die_session;
+static struct shell_session *die_joined;
 
 static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static _Noreturn void die(const char *fmt, ...)
@@ -43,7 +46,9 @@ static _Noreturn void die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (die_session)
+	if (die_joined)
+		shell_session_login_failed(die_joined);
+	else if (die_session)
 		(void)shell_session_fail(die_cfg, die_session, msg);
 	log_die(die_session, "%s", msg);
 }
@@ -118,15 +123,25 @@ static void shell_argv(const char *shell, const struct invocation *inv, char *ar
 	ret_argv[n] = NULL;
 }
 
-/* EPHEMERA_SESSION (a name, or nothing) and SSH_CONNECTION, copied before the
- * environment is cleared; both bounded, neither trusted. */
-static void read_hints(char *session, size_t ssz, char *conn, size_t csz)
+/* A session name from the environment, bounded and checked, or "". */
+static void read_name(const char *var, char *buf, size_t size)
 {
-	const char *v = getenv("EPHEMERA_SESSION");
-	if (v && strlen(v) < ssz && config_valid_name(v))
-		snprintf(session, ssz, "%s", v);
+	const char *v = getenv(var);
+	if (v && strlen(v) < size && config_valid_name(v))
+		snprintf(buf, size, "%s", v);
 	else if (v)
-		die("EPHEMERA_SESSION is not a session name");
+		die("%s is not a session name", var);
+}
+
+/* EPHEMERA_SESSION and EPHEMERA_ATTACH (names, or nothing) and
+ * SSH_CONNECTION, copied before the environment is cleared; all bounded,
+ * none trusted. */
+static void read_hints(char *session, size_t ssz, char *attach, size_t asz, char *conn,
+		       size_t csz)
+{
+	read_name("EPHEMERA_SESSION", session, ssz);
+	read_name("EPHEMERA_ATTACH", attach, asz);
+	const char *v;
 	v = getenv("SSH_CONNECTION");
 	snprintf(conn, csz, "%s", v && strlen(v) < csz ? v : "");
 }
@@ -198,6 +213,67 @@ static void prepare_mounts(const struct ephemera_profile *prof, const struct pas
 		die("%s", err);
 }
 
+/* The first login of a session builds its sandbox: the proxy (network =
+ * proxy: no proxy, no login), the extra mounts, the plan, the cgroup. */
+static int run_first(const struct ephemera_config *cfg, const struct passwd *pw,
+		     const struct shell_session *ss, struct launch *l, char *err, size_t errlen)
+{
+	const struct ephemera_profile *prof = l->profile;
+	static struct net_proxy np;
+	const char *proxy_socket = NULL;
+	if (prof->network == NET_PROXY) {
+		if (net_proxy_start(cfg, prof, ss->s.name, ss->s.uid, ss->s.gid, &np, err, errlen) <
+		    0)
+			die("network = proxy: %s", err);
+		proxy_socket = np.socket;
+	}
+	static struct extra_mounts extra;
+	prepare_mounts(prof, pw, ss, &extra);
+	static struct sandbox_plan plan;
+	struct sandbox_params params = {
+	    .name = ss->s.name,
+	    .home = l->home,
+	    .uid = ss->s.uid,
+	    .gid = ss->s.gid,
+	    .shell = prof->shell,
+	    .profile = prof,
+	    .tty = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) : NULL,
+	    .extra = &extra,
+	    .proxy_socket = proxy_socket,
+	};
+	if (sandbox_plan_build(&plan, &params) < 0)
+		die("the sandbox plan does not fit");
+	l->plan = &plan;
+	check_quota(cfg, prof, ss->s.name);
+	log_msg(LOG_INFO, ss->s.name, "owner %s uid %u: entering the sandbox as uid %u, profile %s",
+		pw->pw_name, (unsigned)pw->pw_uid, ss->s.uid, prof->name);
+	set_up_cgroup(prof, ss->s.name, l);
+	int status = launcher_run(l, err, errlen);
+	mounts_close(&extra);
+	if (proxy_socket)
+		net_proxy_stop(&np);
+	return status;
+}
+
+/* A later login enters the sandbox that runs (shell/join.h). */
+static int run_joined(const struct passwd *pw, const struct shell_session *ss, struct launch *l,
+		      char *err, size_t errlen)
+{
+	struct proc_id init = {(pid_t)ss->s.init_pid, (uint64_t)ss->s.init_start};
+	_cleanup_close_ int pid1_fd = -1, life_conn = -1;
+	if (join_connect(&init, ss->s.uid, &pid1_fd, &life_conn, err, errlen) < 0) {
+		if (ss->attach) {
+			die_session = NULL; /* the line names it, as every refusal does */
+			die("%s: attach refused: %s", ss->s.name, err);
+		}
+		die("cannot join session %s: %s", ss->s.name, err);
+	}
+	log_msg(LOG_INFO, ss->s.name, "owner %s uid %u: %s the sandbox as uid %u, profile %s",
+		pw->pw_name, (unsigned)pw->pw_uid, ss->attach ? "re-attaching to" : "joining",
+		ss->s.uid, l->profile->name);
+	return join_run(l, pid1_fd, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
 	/* Without the setuid bit there is no sandbox to build: say so, run nothing. */
@@ -219,9 +295,11 @@ int main(int argc, char **argv)
 	}
 	log_open("ephemera-shell", true);
 	struct session_env env = {0};
-	char hint_session[33] = "", hint_conn[128] = "";
-	read_hints(hint_session, sizeof(hint_session), hint_conn, sizeof(hint_conn));
-	struct shell_hints hints = {hint_session[0] ? hint_session : NULL, hint_conn};
+	char hint_session[33] = "", hint_attach[33] = "", hint_conn[128] = "";
+	read_hints(hint_session, sizeof(hint_session), hint_attach, sizeof(hint_attach), hint_conn,
+		   sizeof(hint_conn));
+	struct shell_hints hints = {hint_session[0] ? hint_session : NULL, hint_conn,
+				    hint_attach[0] ? hint_attach : NULL};
 	if (env_keep_allowed(&env, environ) < 0 || clearenv() != 0)
 		die("cleaning the environment failed");
 
@@ -235,55 +313,32 @@ int main(int argc, char **argv)
 
 	static struct shell_session ss;
 	char err[512] = "";
-	if (shell_session_claim(&cfg, &pw, &hints, &ss, err, sizeof(err)) < 0)
+	int c = shell_session_claim(&cfg, &pw, &hints, &ss, err, sizeof(err));
+	if (c == -EACCES && hints.attach)
+		die("%s", err); /* "NAME: attach refused: ..." */
+	if (c < 0)
 		die("no session for %s: %s", pw.pw_name, err);
 	die_cfg = &cfg;
 	die_session = ss.s.name;
+	if (ss.join)
+		die_joined = &ss;
 
 	/* The profile recorded at allocation; gone from the config means the
 	 * policy it named is unknown: refuse rather than guess. */
 	const struct ephemera_profile *prof = config_profile_named(&cfg, ss.s.profile);
 	if (!prof)
 		die("profile '%s' of this session is not in the config", ss.s.profile);
-	/* network = proxy: the proxy runs before the sandbox exists (its
-	 * socket is bound in), and no proxy, no login. */
-	static struct net_proxy np;
-	const char *proxy_socket = NULL;
-	if (prof->network == NET_PROXY) {
-		if (net_proxy_start(&cfg, prof, ss.s.name, ss.s.uid, ss.s.gid, &np, err,
-				    sizeof(err)) < 0)
-			die("network = proxy: %s", err);
-		proxy_socket = np.socket;
-	}
 	char home[4096];
 	snprintf(home, sizeof(home), "%s/%s", cfg.sessions_dir, ss.s.name);
-	static struct extra_mounts extra;
-	prepare_mounts(prof, &pw, &ss, &extra);
-	static struct sandbox_plan plan;
-	struct sandbox_params params = {
-	    .name = ss.s.name,
-	    .home = home,
-	    .uid = ss.s.uid,
-	    .gid = ss.s.gid,
-	    .shell = prof->shell,
-	    .profile = prof,
-	    .tty = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) : NULL,
-	    .extra = &extra,
-	    .proxy_socket = proxy_socket,
-	};
-	if (sandbox_plan_build(&plan, &params) < 0)
-		die("the sandbox plan does not fit");
 	build_env(&env, ss.s.name, home, prof->shell);
-	if (proxy_socket && net_env(&env) < 0)
+	if (prof->network == NET_PROXY && net_env(&env) < 0)
 		die("building the environment: out of memory");
 	char argv0[260], *shell_args[4];
 	shell_argv(prof->shell, &inv, argv0, sizeof(argv0), shell_args);
 
-	check_quota(&cfg, prof, ss.s.name);
-	log_msg(LOG_INFO, ss.s.name, "owner %s uid %u: entering the sandbox as uid %u, profile %s",
-		pw.pw_name, (unsigned)pw.pw_uid, ss.s.uid, prof->name);
+	/* The login's PAM caller: while it lives, so does this login. */
+	_cleanup_close_ int pam_fd = ss.pam.pid > 0 ? proc_pidfd_open(&ss.pam) : -1;
 	struct launch l = {
-	    .plan = &plan,
 	    .uid = ss.s.uid,
 	    .gid = ss.s.gid,
 	    .profile = prof,
@@ -292,19 +347,21 @@ int main(int argc, char **argv)
 	    .shell = prof->shell,
 	    .argv = shell_args,
 	    .envp = env.vars,
+	    .cgroup_fd = -1,
+	    .pam_pidfd = pam_fd,
+	    .ready = shell_session_ready,
+	    .ready_ctx = &ss,
 	};
-	set_up_cgroup(prof, ss.s.name, &l);
-	int status = launcher_run(&l, err, sizeof(err));
-	mounts_close(&extra);
-	if (proxy_socket)
-		net_proxy_stop(&np);
+	int status = ss.join ? run_joined(&pw, &ss, &l, err, sizeof(err))
+			     : run_first(&cfg, &pw, &ss, &l, err, sizeof(err));
 	if (status < 0)
 		die("sandbox: %s", err);
 
 	int r = shell_session_finish(&ss, status);
 	if (r < 0)
 		log_msg(LOG_ERR, ss.s.name, "recording the end of the session: %s", strerror(-r));
-	log_msg(LOG_INFO, ss.s.name, "session ended with status %d", status);
+	log_msg(LOG_INFO, ss.s.name, "%s with status %d",
+		ss.join ? "login left the session" : "session ended", status);
 	env_free(&env);
 	config_free(&cfg);
 	return status;

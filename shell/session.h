@@ -7,6 +7,7 @@
 #ifndef EPHEMERA_SHELL_SESSION_H
 #define EPHEMERA_SHELL_SESSION_H
 
+#include "allocator/proc.h"
 #include "common/config.h"
 #include "db/db.h"
 
@@ -19,17 +20,29 @@
 struct shell_hints {
 	const char *session;	    /* EPHEMERA_SESSION, or NULL */
 	const char *ssh_connection; /* SSH_CONNECTION, for the record */
+	const char *attach;	    /* EPHEMERA_ATTACH: a session to re-attach to, or NULL */
 };
 
 struct shell_session {
 	struct db_session s;
 	struct db *db; /* open from the claim to the finish */
 	bool from_pam;
+	bool join;	    /* s runs already: this login enters its sandbox */
+	bool attach;	    /* ... named by EPHEMERA_ATTACH, from a login of its own */
+	struct proc_id pam; /* this login's PAM caller; pid 0 without PAM */
+	int64_t login_id;   /* its row in logins */
 };
 
-/* Claims this login's PAM-allocated session, or allocates one when no PAM
- * module ran, and marks it active with this process as leader.  On success
- * ret->db is open: shell_session_finish closes it. */
+/* The session of this login:
+ *  - the first shell of a PAM session claims it (allocated -> active, this
+ *    process its leader) and builds the sandbox;
+ *  - a later shell of the same PAM session (another channel of the same
+ *    connection) finds it active or closed and joins it (ret->join);
+ *  - with EPHEMERA_ATTACH=NAME, the owner's live session NAME is joined
+ *    (ret->attach), and this login's own PAM session is released unused;
+ *  - without PAM, a session of its own is allocated.
+ * A login row is recorded.  On success ret->db is open: shell_session_finish
+ * closes it.  A refused attach fails with -EACCES and err naming it. */
 int shell_session_claim(const struct ephemera_config *cfg, const struct passwd *owner,
 			const struct shell_hints *hints, struct shell_session *ret, char *err,
 			size_t errlen);
@@ -37,5 +50,9 @@ int shell_session_claim(const struct ephemera_config *cfg, const struct passwd *
  * PAM module will. */
 int shell_session_finish(struct shell_session *ss, int exit_status);
 int shell_session_fail(const struct ephemera_config *cfg, const char *name, const char *reason);
+/* The sandbox runs: pid 1 recorded (the ready callback of struct launch). */
+void shell_session_ready(void *ss, pid_t pid1);
+/* A login that failed to enter: its row ended, the session left alone. */
+void shell_session_login_failed(struct shell_session *ss);
 
 #endif
