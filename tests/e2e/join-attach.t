@@ -145,6 +145,11 @@ is "$out" lingering "  ... and a second ssh, attached by name, sees the file the
 like "$(state_of "$n")" '^(active|closed)$' "  ... the session is not reaped while it lingers"
 init=$(sql "SELECT init_pid FROM sessions WHERE name = '$n'")
 ok "  ... its pid 1 lives ($init)" kill -0 "$init"
+out=$(ephemeractl reap "$n" 2>&1); rc=$?
+like "$rc $out" "^1 .*session $n is running: its sandbox lives" "P7: ephemeractl reap refuses a lingering session"
+ephemeractl reap --all >/dev/null 2>&1
+like "$(state_of "$n")" '^(active|closed)$' "  ... and reap --all leaves it"
+is "$(attach "$n" 'cat /tmp/x' 2>&1)" lingering "  ... which a third ssh still attaches to"
 ok "  ... and after the linger it is reaped" wait_state "$n" reaped 900
 is "$(sql "SELECT count(*) FROM logins WHERE session = '$n' AND ended_at IS NULL")" 0 "  ... every login of it ended"
 
