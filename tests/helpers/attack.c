@@ -2,8 +2,10 @@
  * PTRACE_SEIZE, process_vm_readv, /proc/PID/mem -- and prints one
  * "attack.KIND=OK|ERRNO" line each.  With "self" instead of a PID it attacks
  * a child of its own, the control case that must succeed; with "watch" it
- * races processes as they start.  Used by
- * tests/e2e/shell-attacks.t. */
+ * races processes as they start; with "life PATH" it tries to hold a session
+ * by connecting to pid 1's life socket (shell/init.h I3) and prints
+ * "attack.life=ACK|EOF|ERRNO".  Used by tests/e2e/shell-attacks.t and
+ * tests/e2e/join-channels.t. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -13,9 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,13 +126,33 @@ static int watch(const char *comm, int seconds)
 	return 0;
 }
 
+/* ACK: pid 1 counted us as a login (the session would be ours to hold);
+ * EOF: it closed the connection unanswered; else the errno of the connect. */
+static int life(const char *path)
+{
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		printf("attack.life=%s\n", result(-1));
+		return 0;
+	}
+	struct pollfd p = {.fd = s, .events = POLLIN};
+	char b = 0;
+	bool ack = poll(&p, 1, 5000) == 1 && recv(s, &b, 1, 0) == 1;
+	printf("attack.life=%s\n", ack ? "ACK" : "EOF");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 4 && strcmp(argv[1], "watch") == 0)
 		return watch(argv[2], atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "life") == 0)
+		return life(argv[2]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: attack PID|self | attack watch COMM SECONDS\n");
+		fprintf(stderr, "usage: attack PID|self | attack watch COMM SECONDS | attack life PATH\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "self") != 0) {
