@@ -14,7 +14,7 @@
  *     exit of each is seen by the kernel, so a SIGKILLed launcher lets go too;
  *  I2 with nothing holding it, it waits `linger` seconds for a new login,
  *     then exits (linger 0: at once);
- *  I3 only root holds it: the life socket is in /run/ephemera, 0700 root,
+ *  I3 only root holds it: the life socket is in INIT_RUN_DIR, 0700 root,
  *     made while pid 1 was root and before anything of the session ran, and a
  *     peer whose SO_PEERCRED uid is not 0 is closed unanswered (the session's
  *     processes cannot keep it alive);
@@ -29,8 +29,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define INIT_RUN_DIR	 "/run/ephemera"
-#define INIT_LIFE_SOCKET "/run/ephemera/life"
+/* Not /run/ephemera: network = proxy binds its socket there, for the user. */
+#define INIT_RUN_DIR	 "/run/ephemera-life"
+#define INIT_LIFE_SOCKET "/run/ephemera-life/socket"
 #define INIT_MAX_LOGINS	 64 /* joined logins at once, besides the first */
 #define INIT_JOIN_ACK	 'J'
 

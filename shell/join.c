@@ -1,12 +1,14 @@
 /* Joining a running sandbox (join.h has the invariants). */
 #include "shell/join.h"
 
+#include "common/cgroup.h"
 #include "common/errbuf.h"
 #include "common/util.h"
 #include "shell/init.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -128,19 +130,27 @@ int join_connect(const struct proc_id *init, uid_t uid, int *ret_pidfd, int *ret
 	return 0;
 }
 
-/* Hook for a session cgroup (another part may add one): the child would
- * enter it here, before it drops privileges.  Nothing to do without one. */
-static int join_cgroup(int pid1_fd)
+/* The session's cgroup (shell/cgroup.h), made by the first login, or -1
+ * when it has none (no limit asks for one, no cgroup v2): the joined child
+ * is born in it, as pid 1 was. */
+static int open_cgroup(const char *name)
 {
-	(void)pid1_fd;
-	return 0;
+	struct cgroup_host h;
+	cgroup_host_probe(&h);
+	if (h.root_fd < 0)
+		return -1;
+	char path[64];
+	snprintf(path, sizeof(path), "%s/%s", CGROUP_PARENT, name);
+	int fd = openat(h.root_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(h.root_fd);
+	return fd;
 }
 
 /* The child: in the sandbox's pid namespace already (it was forked there);
  * enters the others, then does what pid 1 does for its shell (J3). */
 static _Noreturn void join_child(const struct launch *l, int pid1_fd, int err_w, int life_r)
 {
-	if (setns(pid1_fd, SANDBOX_NS) < 0 || join_cgroup(pid1_fd) < 0) {
+	if (setns(pid1_fd, SANDBOX_NS) < 0) {
 		char m[128];
 		int n = snprintf(m, sizeof(m), "entering the sandbox's namespaces: %s",
 				 strerror(errno));
@@ -152,12 +162,18 @@ static _Noreturn void join_child(const struct launch *l, int pid1_fd, int err_w,
 
 /* fork into the pid namespace of pid 1, then back to our own for any later
  * child of the launcher (the reaper it starts, for one). */
-static pid_t fork_into(int pid1_fd, int own_pidns, int *ret_pidfd)
+static pid_t fork_into(int pid1_fd, int own_pidns, int cgroup_fd, int *ret_pidfd)
 {
 	if (setns(pid1_fd, CLONE_NEWPID) < 0)
 		return -1;
 	int pidfd = -1;
-	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, 0);
+	struct clone_args a = {
+	    .flags = CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+	    .pidfd = (uint64_t)(uintptr_t)&pidfd,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
+	};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 	if (pid == 0)
 		return 0;
 	int saved = errno;
@@ -173,8 +189,9 @@ static pid_t fork_into(int pid1_fd, int own_pidns, int *ret_pidfd)
 	return pid;
 }
 
-int join_run(const struct launch *l, int pid1_fd, char *err, size_t errlen)
+int join_run(const struct launch *l, const char *name, int pid1_fd, char *err, size_t errlen)
 {
+	_cleanup_close_ int cgroup = open_cgroup(name);
 	_cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (own < 0)
 		return errbuf(neg_errno(), err, errlen, "/proc/self/ns/pid: %s", strerror(errno));
@@ -188,7 +205,7 @@ int join_run(const struct launch *l, int pid1_fd, char *err, size_t errlen)
 		return errbuf(r, err, errlen, "pipe: %s", strerror(-r));
 	}
 	int pidfd = -1;
-	pid_t pid = fork_into(pid1_fd, own, &pidfd);
+	pid_t pid = fork_into(pid1_fd, own, cgroup, &pidfd);
 	if (pid == 0) {
 		close(errp[0]);
 		close(lifep[1]);

@@ -15,7 +15,9 @@
  *     for it;
  *  J3 the launcher itself never enters the sandbox's mount namespace: only
  *     its pid namespace for children, which it leaves again right after the
- *     fork; the child enters the rest, touches nothing in it while root but
+ *     fork (the child born in the session's cgroup, when it has one, as pid
+ *     1 was: clone3 CLONE_INTO_CGROUP); the child enters the rest, touches
+ *     nothing in it while root but
  *     what pid 1 made, drops privileges exactly as pid 1 does, and only then
  *     changes to the home and execs;
  *  J4 the child dies with the launcher (PR_SET_PDEATHSIG), and the launcher's
@@ -34,8 +36,9 @@
 int join_connect(const struct proc_id *init, uid_t uid, int *ret_pidfd, int *ret_conn, char *err,
 		 size_t errlen);
 
-/* Runs the login in the sandbox of pid1_fd (J3, J4); returns its exit
- * status, or -errno with the reason in err. */
-int join_run(const struct launch *l, int pid1_fd, char *err, size_t errlen);
+/* Runs the login in the sandbox of pid1_fd (J3, J4), in the cgroup of
+ * session name when it has one; returns its exit status, or -errno with the
+ * reason in err. */
+int join_run(const struct launch *l, const char *name, int pid1_fd, char *err, size_t errlen);
 
 #endif

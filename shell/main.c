@@ -271,7 +271,7 @@ static int run_joined(const struct passwd *pw, const struct shell_session *ss, s
 	log_msg(LOG_INFO, ss->s.name, "owner %s uid %u: %s the sandbox as uid %u, profile %s",
 		pw->pw_name, (unsigned)pw->pw_uid, ss->attach ? "re-attaching to" : "joining",
 		ss->s.uid, l->profile->name);
-	return join_run(l, pid1_fd, err, errlen);
+	return join_run(l, ss->s.name, pid1_fd, err, errlen);
 }
 
 int main(int argc, char **argv)

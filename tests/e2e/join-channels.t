@@ -95,7 +95,7 @@ like "$(ephemeractl show --json "$name")" '"logins":\[\{"service":"sshd","tty":"
 	"  ... and show --json has them"
 
 # The defences, from inside a joined shell.
-out=$(chan cm.a 'stat -c %U:%a /run/ephemera; ephemera-attack life /run/ephemera/life; ls /proc/1/fd 2>&1 | head -1
+out=$(chan cm.a 'stat -c %U:%a /run/ephemera-life; ephemera-attack life /run/ephemera-life/socket; ls /proc/1/fd 2>&1 | head -1
 	ls -l /proc/$$/fd | grep -cE "socket|pidfd|ephemera"; ps -eo user= | sort -u | tr "\n" " "')
 is "$(sed -n 1p <<<"$out")" root:700 "I3: the life socket's directory is root's, 0700"
 # (Checked: with the directory and socket opened to all, the same attack gets
