@@ -405,8 +405,8 @@ static int check_over(const struct db_session *s, enum reap_mode mode, char *err
 	 * or a linger), the session is not over. */
 	struct proc_id init = {(pid_t)s->init_pid, (uint64_t)s->init_start};
 	if (s->init_pid > 0 && proc_running(&init) == 1)
-		return errbuf(-EINPROGRESS, err, errlen,
-			      "session %s is running: its sandbox lives (use kill)", s->name);
+		return errbuf(-EINPROGRESS, err, errlen, "session %s is running (use kill)",
+			      s->name);
 	struct proc_id leader = {(pid_t)s->leader_pid, (uint64_t)s->leader_start};
 	struct proc_id pam = {(pid_t)s->pam_pid, (uint64_t)s->pam_start};
 	switch (s->state) {

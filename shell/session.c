@@ -295,8 +295,11 @@ int shell_session_finish(struct shell_session *ss, int exit_status)
 	int r = db_login_end(ss->db, ss->login_id);
 	/* A PAM close may have been first (a dropped connection): then the
 	 * status is lost, but the session is closed either way.  A joined
-	 * login's status is its own, not the session's. */
-	if (!ss->join) {
+	 * login's status is its own, not the session's.  A PAM caller that died
+	 * before us without a close (killed: a crash of the login) leaves the
+	 * session as it is, active with its leader gone, for the reaper. */
+	bool pam_crashed = ss->pam.pid > 0 && proc_running(&ss->pam) == 0;
+	if (!ss->join && !pam_crashed) {
 		r = db_session_finish(ss->db, ss->s.name, exit_status);
 		if (r == -ESTALE)
 			r = 0;

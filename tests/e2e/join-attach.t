@@ -146,7 +146,7 @@ like "$(state_of "$n")" '^(active|closed)$' "  ... the session is not reaped whi
 init=$(sql "SELECT init_pid FROM sessions WHERE name = '$n'")
 ok "  ... its pid 1 lives ($init)" kill -0 "$init"
 out=$(ephemeractl reap "$n" 2>&1); rc=$?
-like "$rc $out" "^1 .*session $n is running: its sandbox lives" "P7: ephemeractl reap refuses a lingering session"
+like "$rc $out" "^1 .*session $n is running \(use kill\)" "P7: ephemeractl reap refuses a lingering session"
 ephemeractl reap --all >/dev/null 2>&1
 like "$(state_of "$n")" '^(active|closed)$' "  ... and reap --all leaves it"
 is "$(attach "$n" 'cat /tmp/x' 2>&1)" lingering "  ... which a third ssh still attaches to"
