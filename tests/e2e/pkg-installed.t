@@ -132,6 +132,10 @@ booted() {
 pid1() {
 	mount -t proc -o nosuid,nodev,noexec proc /proc
 	mount -t tmpfs -o mode=0755,nosuid,nodev pid1-run /run
+	# What is on /sys/fs/cgroup goes first (this mount namespace only): where
+	# it is the host's cgroup2 itself, the kernel refuses to mount the same
+	# hierarchy on its own root (EBUSY).
+	umount -l /sys/fs/cgroup 2>/dev/null || true
 	mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup
 	# testenv's nosuid,nodev bind goes: what is left is a directory on the
 	# testenv's root tmpfs, which honours setuid bits.
