@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum tag { T_LISTEN = 1, T_CHANNEL, T_RESOLVER, T_SIGNAL, T_CLIENT, T_UPSTREAM };
+enum tag { T_LISTEN = 1, T_CHANNEL, T_RESOLVER, T_SIGNAL, T_CLIENT, T_UPSTREAM, T_LIFE };
 #define TOKEN(t, i) ((uint64_t)(t) << 32 | (uint32_t)(i))
 
 struct np_ctx {
@@ -312,6 +312,7 @@ static void dispatch(struct np_ctx *ctx, const struct epoll_event *ev)
 		break;
 	case T_RESOLVER: resolver_event(ctx); break;
 	case T_SIGNAL: ctx->stop = true; break;
+	case T_LIFE: ctx->stop = true; break; /* EOF: the sandbox's pid 1 is gone */
 	case T_CLIENT: conn_event(ctx, idx, false, ev->events); break;
 	case T_UPSTREAM: conn_event(ctx, idx, true, ev->events); break;
 	}
@@ -359,6 +360,8 @@ static int setup(struct np_ctx *ctx, const struct np_options *opt)
 	if ((r = add_fd(ctx->ep, opt->listen_fd, T_LISTEN)) < 0 ||
 	    (r = add_fd(ctx->ep, ctx->sfd, T_SIGNAL)) < 0 ||
 	    (r = add_fd(ctx->ep, np_resolver_fd(ctx->res), T_RESOLVER)) < 0)
+		return r;
+	if (opt->life_fd >= 0 && (r = add_fd(ctx->ep, opt->life_fd, T_LIFE)) < 0)
 		return r;
 	return 0;
 }

@@ -21,6 +21,7 @@ struct np_options {
 	int listen_fd;		    /* listening AF_UNIX SOCK_SEQPACKET */
 	int log_fd;
 	int ready_fd; /* gets one byte once the loop serves, then closed; -1: none */
+	int life_fd;  /* the proxy ends when this pipe's writers are gone; -1: none */
 };
 
 /* Runs until SIGTERM, SIGINT or SIGHUP; every open connection is logged

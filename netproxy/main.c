@@ -26,6 +26,7 @@ static const char usage_text[] =
     "  --listen PATH            make and listen on that socket instead\n"
     "  --log-fd N               one line per connection (default 2)\n"
     "  --ready-fd N             write one byte there once serving, then close it\n"
+    "  --life-fd N              end when the pipe on N has no writer left (EOF)\n"
     "  --allow HOST|*.DOMAIN    destination allowed (repeat)\n"
     "  --deny HOST|*.DOMAIN     destination refused, before any allow (repeat)\n"
     "  --allow-private HOST     HOST may resolve to a non-public address (repeat)\n"
@@ -110,7 +111,8 @@ int main(int argc, char **argv)
 				      .handshake_timeout = 30,
 				      .listen_fd = 3,
 				      .log_fd = 2,
-				      .ready_fd = -1};
+				      .ready_fd = -1,
+				      .life_fd = -1};
 	const char *listen = NULL, *forward = NULL;
 	unsigned http_port = 0, socks_port = 0;
 	enum {
@@ -118,6 +120,7 @@ int main(int argc, char **argv)
 		O_LISTEN,
 		O_LOG_FD,
 		O_READY_FD,
+		O_LIFE_FD,
 		O_ALLOW,
 		O_DENY,
 		O_PRIVATE,
@@ -133,6 +136,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"listen-fd", 1, NULL, O_LISTEN_FD},   {"listen", 1, NULL, O_LISTEN},
 	    {"log-fd", 1, NULL, O_LOG_FD},	   {"ready-fd", 1, NULL, O_READY_FD},
+	    {"life-fd", 1, NULL, O_LIFE_FD},
 	    {"allow", 1, NULL, O_ALLOW},	   {"deny", 1, NULL, O_DENY},
 	    {"allow-private", 1, NULL, O_PRIVATE}, {"port", 1, NULL, O_PORT},
 	    {"max-connections", 1, NULL, O_MAX},   {"handshake-timeout", 1, NULL, O_TIMEOUT},
@@ -147,6 +151,7 @@ int main(int argc, char **argv)
 		case O_LISTEN: listen = optarg; break;
 		case O_LOG_FD: o.log_fd = (int)number(optarg, 0, 65535, "--log-fd"); break;
 		case O_READY_FD: o.ready_fd = (int)number(optarg, 0, 65535, "--ready-fd"); break;
+		case O_LIFE_FD: o.life_fd = (int)number(optarg, 0, 65535, "--life-fd"); break;
 		case O_ALLOW: add_host(p->allow, &p->n_allow, optarg, true); break;
 		case O_DENY: add_host(p->deny, &p->n_deny, optarg, true); break;
 		case O_PRIVATE: add_host(p->private_ok, &p->n_private_ok, optarg, false); break;

@@ -30,6 +30,8 @@
 #define LISTEN_FD 5 /* in pid 1: the life socket later logins connect to (init.h) */
 #define PAM_FD	  6 /* in pid 1: a pidfd of the login's PAM caller, if any */
 #define NULL_FD	  7 /* in pid 1: /dev/null, its stdio once the shell runs */
+#define PROXY_FD  8 /* in pid 1: the writer of the proxy's life pipe (net.h), if any */
+#define FREE_FD	  9 /* the first fd no fixed number above uses */
 
 /* pid 1 as a pidfd, not a pid: once waitpid has reaped it, a signal that
  * arrives before we clear this must not reach a process that was given the
@@ -148,7 +150,7 @@ static int move_fd(int fd, int target)
  * source still to be moved. */
 static int raise_fd(int fd)
 {
-	int r = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, NULL_FD + 1);
+	int r = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, FREE_FD);
 	if (r >= 0)
 		close(fd);
 	return r;
@@ -182,7 +184,7 @@ static _Noreturn void sandbox_pid1(const struct launch *l, bool has_pam)
 	bool no_unix = p->network == NET_HOST && !p->allow_unix;
 	if (drop_privileges(l->uid, l->gid, LIFE_FD, no_unix, err, sizeof(err)) < 0)
 		child_fail("dropping privileges: %s", err);
-	if (p->network == NET_PROXY && (r = net_forwarder_start(ERR_FD, LIFE_FD)) < 0)
+	if (p->network == NET_PROXY && (r = net_forwarder_start()) < 0)
 		child_fail("starting the proxy forwarder: %s", strerror(-r));
 
 	sigset_t set, old;
@@ -208,13 +210,15 @@ static _Noreturn void sandbox_pid1(const struct launch *l, bool has_pam)
 static _Noreturn void start_pid1(const struct launch *l, int err_w, int life, int pam)
 {
 	int e = raise_fd(err_w), f = raise_fd(life), p = pam >= 0 ? raise_fd(pam) : -1;
-	if (e < 0 || f < 0 || (pam >= 0 && p < 0))
+	int x = l->proxy_life_fd >= 0 ? raise_fd(l->proxy_life_fd) : -1;
+	if (e < 0 || f < 0 || (pam >= 0 && p < 0) || (l->proxy_life_fd >= 0 && x < 0))
 		_exit(126);
-	close_range(3, NULL_FD, 0); /* nothing of the launcher's below the raised fds */
-	if (move_fd(e, ERR_FD) < 0 || move_fd(f, LIFE_FD) < 0 || (p >= 0 && move_fd(p, PAM_FD) < 0))
+	close_range(3, FREE_FD - 1, 0); /* nothing of the launcher's below the raised fds */
+	if (move_fd(e, ERR_FD) < 0 || move_fd(f, LIFE_FD) < 0 || (p >= 0 && move_fd(p, PAM_FD) < 0) ||
+	    (x >= 0 && move_fd(x, PROXY_FD) < 0))
 		_exit(126);
 	/* ... and the plan's own fds (extra mounts' trees), closed once used. */
-	close_range(NULL_FD + 1, SANDBOX_FD_BASE - 1, 0);
+	close_range(FREE_FD, SANDBOX_FD_BASE - 1, 0);
 	close_range(SANDBOX_FD_BASE + SANDBOX_FD_COUNT, ~0U, 0);
 	sandbox_pid1(l, p >= 0);
 }
@@ -382,7 +386,7 @@ _Noreturn void launcher_enter_joined(const struct launch *l, int err_w, int life
 	int e = raise_fd(err_w), f = raise_fd(life_r);
 	if (e < 0 || f < 0)
 		_exit(126);
-	close_range(3, NULL_FD, 0);
+	close_range(3, FREE_FD - 1, 0);
 	if (move_fd(e, ERR_FD) < 0 || move_fd(f, LIFE_FD) < 0)
 		_exit(126);
 	close_range(LIFE_FD + 1, ~0U, 0);

@@ -36,6 +36,7 @@ struct launch {
 	char *const *argv; /* the real shell's argv */
 	char *const *envp;
 	int cgroup_fd; /* the session's cgroup (shell/cgroup.h), or -1 */
+	int proxy_life_fd; /* network = proxy: held by pid 1 for its life (net.h), or -1 */
 	/* memory_max where no cgroup can enforce it: every process's
 	 * RLIMIT_AS instead (a per-process bound, weaker); 0: none. */
 	uint64_t memory_rlimit;

@@ -226,6 +226,7 @@ static int run_first(const struct ephemera_config *cfg, const struct passwd *pw,
 		    0)
 			die("network = proxy: %s", err);
 		proxy_socket = np.socket;
+		l->proxy_life_fd = np.life_w;
 	}
 	static struct extra_mounts extra;
 	prepare_mounts(prof, pw, ss, &extra);
@@ -250,8 +251,10 @@ static int run_first(const struct ephemera_config *cfg, const struct passwd *pw,
 	set_up_cgroup(prof, ss->s.name, l);
 	int status = launcher_run(l, err, errlen);
 	mounts_close(&extra);
-	if (proxy_socket)
-		net_proxy_stop(&np);
+	if (proxy_socket && status < 0)
+		net_proxy_stop(&np); /* no sandbox: no proxy either */
+	else if (proxy_socket)
+		net_proxy_leave(&np); /* it ends with pid 1, which may outlive us */
 	return status;
 }
 
@@ -348,6 +351,7 @@ int main(int argc, char **argv)
 	    .argv = shell_args,
 	    .envp = env.vars,
 	    .cgroup_fd = -1,
+	    .proxy_life_fd = -1,
 	    .pam_pidfd = pam_fd,
 	    .ready = shell_session_ready,
 	    .ready_ctx = &ss,

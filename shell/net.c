@@ -108,6 +108,7 @@ static void proxy_argv(const struct ephemera_profile *p, const char **argv, char
 	push(argv, &n, "--listen-fd", "3");
 	push(argv, &n, "--log-fd", "4");
 	push(argv, &n, "--ready-fd", "5");
+	push(argv, &n, "--life-fd", "6");
 	for (size_t i = 0; i < p->n_proxy_allow; i++)
 		push(argv, &n, "--allow", p->proxy_allow[i]);
 	for (size_t i = 0; i < p->n_proxy_allow_private; i++)
@@ -123,24 +124,24 @@ static void proxy_argv(const struct ephemera_profile *p, const char **argv, char
 	argv[n] = NULL;
 }
 
-/* N2, in the child: the proxy's fds at 3, 4, 5; the user; then exec. */
+/* N2, in the child: the proxy's fds at 3, 4, 5, 6; the user; then exec. */
 static _Noreturn void exec_proxy(const char *const *argv, int listen_fd, int log_w, int ready_w,
-				 uid_t uid, gid_t gid, pid_t launcher)
+				 int life_r, uid_t uid, gid_t gid)
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(log_w, 2) < 0 ||
-	    dup2(listen_fd, 3) < 0 || dup2(log_w, 4) < 0 || dup2(ready_w, 5) < 0)
+	    dup2(listen_fd, 3) < 0 || dup2(log_w, 4) < 0 || dup2(ready_w, 5) < 0 ||
+	    dup2(life_r, 6) < 0)
 		_exit(127);
-	close_range(6, ~0U, 0);
+	close_range(7, ~0U, 0);
 	uid_t ru, eu, su;
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0 || getresuid(&ru, &eu, &su) < 0 || ru != uid ||
 	    eu != uid || su != uid || setuid(0) == 0)
 		_exit(127);
-	/* The uid change cleared the death signal: set it again, then make
-	 * sure the launcher did not die in between. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != launcher ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	/* No parent-death signal: the proxy outlives this login when the
+	 * session does; its life pipe says when the sandbox is gone. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(127);
 	static char *const envp[] = {(char *)"PATH=/usr/bin:/bin", NULL};
 	execve(argv[0], (char *const *)argv, envp);
@@ -248,7 +249,8 @@ int net_proxy_start(const struct ephemera_config *cfg, const struct ephemera_pro
 {
 	uid_t puid = 0;
 	gid_t pgid = 0;
-	struct net_proxy np = {.pid = -1, .recorder = -1, .pidfd = -1, .recorder_pidfd = -1};
+	struct net_proxy np = {
+	    .pid = -1, .recorder = -1, .pidfd = -1, .recorder_pidfd = -1, .life_w = -1};
 	int r = proxy_user_ids(cfg->proxy_user, &puid, &pgid, err, errlen);
 	if (r < 0)
 		return r;
@@ -257,28 +259,29 @@ int net_proxy_start(const struct ephemera_config *cfg, const struct ephemera_pro
 	_cleanup_close_ int lfd = make_socket(session, uid, gid, &np, err, errlen);
 	if (lfd < 0)
 		return lfd;
-	int logp[2], readyp[2];
-	if (pipe2(logp, O_CLOEXEC) < 0) {
-		remove_socket(np.socket);
-		return errbuf(neg_errno(), err, errlen, "pipe: %s", strerror(errno));
-	}
-	if (pipe2(readyp, O_CLOEXEC) < 0) {
+	int logp[2] = {-1, -1}, readyp[2] = {-1, -1}, lifep[2] = {-1, -1};
+	if (pipe2(logp, O_CLOEXEC) < 0 || pipe2(readyp, O_CLOEXEC) < 0 ||
+	    pipe2(lifep, O_CLOEXEC) < 0) {
 		r = neg_errno();
-		close(logp[0]);
-		close(logp[1]);
+		for (int i = 0; i < 2; i++) {
+			closep(&logp[i]);
+			closep(&readyp[i]);
+			closep(&lifep[i]);
+		}
 		remove_socket(np.socket);
 		return errbuf(r, err, errlen, "pipe: %s", strerror(-r));
 	}
 	const char *argv[NET_ARGV_MAX + 1];
 	char ports[PROFILE_MAX_PORTS][8], maxc[16];
 	proxy_argv(p, argv, ports, maxc, sizeof(maxc));
-	pid_t self = getpid();
 	np.pid = fork();
 	if (np.pid == 0)
-		exec_proxy(argv, lfd, logp[1], readyp[1], puid, pgid, self);
+		exec_proxy(argv, lfd, logp[1], readyp[1], lifep[0], puid, pgid);
 	int saved = errno;
 	close(logp[1]);
 	close(readyp[1]);
+	close(lifep[0]);
+	np.life_w = lifep[1];
 	if (np.pid > 0) {
 		np.pidfd = pidfd_of(np.pid);
 		np.recorder = fork_recorder(cfg, session, np.socket, logp[0]);
@@ -318,17 +321,52 @@ static void end_child(pid_t pid, int pidfd, int sig, int ms)
 		close(pidfd);
 }
 
+void net_proxy_leave(struct net_proxy *np)
+{
+	if (np->pidfd >= 0)
+		close(np->pidfd);
+	if (np->recorder_pidfd >= 0)
+		close(np->recorder_pidfd);
+	if (np->life_w >= 0)
+		close(np->life_w);
+	np->pid = np->recorder = -1;
+	np->pidfd = np->recorder_pidfd = np->life_w = -1;
+}
+
 void net_proxy_stop(struct net_proxy *np)
 {
 	/* The proxy logs what is still open on SIGTERM, then the recorder
 	 * sees EOF, records the rest and removes the directory. */
 	end_child(np->pid, np->pidfd, SIGTERM, 2000);
 	end_child(np->recorder, np->recorder_pidfd, 0, 10000);
+	if (np->life_w >= 0)
+		close(np->life_w);
 	np->pid = np->recorder = -1;
-	np->pidfd = np->recorder_pidfd = -1;
+	np->pidfd = np->recorder_pidfd = np->life_w = -1;
 }
 
-pid_t net_forwarder_start(int close_a, int close_b)
+/* In the forwarder: every fd but a, b and c goes (pid 1's pipes, its life
+ * socket, the PAM pidfd, /dev/null, the proxy's life pipe). */
+static void close_all_but(int a, int b, int c)
+{
+	int keep[3] = {a, b, c};
+	for (int i = 0; i < 2; i++) /* sort the three */
+		for (int j = 0; j < 2 - i; j++)
+			if (keep[j] > keep[j + 1]) {
+				int t = keep[j];
+				keep[j] = keep[j + 1];
+				keep[j + 1] = t;
+			}
+	unsigned from = 3;
+	for (int i = 0; i < 3; i++) {
+		if ((unsigned)keep[i] > from)
+			close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+pid_t net_forwarder_start(void)
 {
 	_cleanup_close_ int chan = np_forward_connect(NET_SOCKET_INSIDE);
 	if (chan < 0)
@@ -343,8 +381,7 @@ pid_t net_forwarder_start(int close_a, int close_b)
 	if (pid < 0)
 		return neg_errno();
 	if (pid == 0) {
-		close(close_a);
-		close(close_b);
+		close_all_but(chan, h, s);
 		for (int sig = 1; sig < NSIG; sig++)
 			if (sig != SIGKILL && sig != SIGSTOP)
 				signal(sig, SIG_DFL);
