@@ -171,6 +171,7 @@ want=$(sort <<-EOF
 $pamdir/pam_ephemera.so
 /usr/bin/ephemera-shell
 /usr/lib/tmpfiles.d/ephemera.conf
+/usr/libexec/ephemera/ephemera-netproxy
 /usr/sbin/ephemeractl
 /usr/share/doc/ephemera/README.Debian
 /usr/share/doc/ephemera/README.md.gz
@@ -178,6 +179,7 @@ $pamdir/pam_ephemera.so
 /usr/share/doc/ephemera/copyright
 /usr/share/lintian/overrides/ephemera
 /usr/share/man/man5/ephemera.conf.5.gz
+/usr/share/man/man8/ephemera-netproxy.8.gz
 /usr/share/man/man8/ephemera-shell.8.gz
 /usr/share/man/man8/ephemeractl.8.gz
 /usr/share/man/man8/pam_ephemera.8.gz
