@@ -71,7 +71,7 @@ static const char *key_of(unsigned i)
 enum level check_limits_host(const struct doctor *d, const void *arg, char *why, size_t len)
 {
 	(void)arg;
-	struct host_limits h;
+	struct host_limits h = {0};
 	probe(d, &h);
 	char can[256] = "", cannot[256] = "";
 	for (unsigned i = 0; i < LIM_N; i++) {
@@ -104,7 +104,7 @@ static void check_profile(const struct ephemera_profile *p, const struct host_li
 enum level check_limits_profiles(const struct doctor *d, const void *arg, char *why, size_t len)
 {
 	(void)arg;
-	struct host_limits h;
+	struct host_limits h = {0};
 	probe(d, &h);
 	why[0] = '\0';
 	unsigned set = 0, bad = 0;

@@ -202,7 +202,8 @@ int np_http_rewrite(const char *buf, const struct np_http_req *req, char *out, s
 size_t np_http_response(char *out, size_t outsz, int code, const char *reason, const char *rule)
 {
 	char body[NP_RULE_MAX + 64];
-	int bn = snprintf(body, sizeof(body), "ephemera-netproxy: %d %s: %s\n", code, reason, rule);
+	int bn = snprintf(body, sizeof(body), "ephemera-netproxy: %d %s: %s\n", code,
+			  reason ? reason : "", rule ? rule : "");
 	if (bn < 0)
 		bn = 0;
 	if ((size_t)bn >= sizeof(body))

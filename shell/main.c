@@ -38,7 +38,7 @@ static const struct ephemera_config *die_cfg;
 static const char *die_session;
 static struct shell_session *die_joined;
 
-static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static _Noreturn void die(const char *fmt, ...)
 {
 	char msg[600];
