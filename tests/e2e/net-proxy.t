@@ -111,12 +111,15 @@ echo "proxy_user = nosuchuser" >>/etc/ephemera/ephemera.conf
 out=$(in_session 'echo SHELL-RAN')
 like "$out" 'network = proxy: proxy_user nosuchuser: no such user' "a proxy that cannot start refuses the login"
 fails "  ... and runs nothing" grep -q SHELL-RAN <<<"$out"
-mv /usr/local/libexec/ephemera/ephemera-netproxy /usr/local/libexec/ephemera/np.away
+# Where the install put it: /usr/local/libexec (make install) or /usr/libexec (the .deb).
+np=$(ls /usr/local/libexec/ephemera/ephemera-netproxy /usr/libexec/ephemera/ephemera-netproxy 2>/dev/null | head -n 1)
+ok "the proxy binary is installed (${np:-none})" test -n "$np"
+mv "$np" "$np.away"
 net_config
 out=$(in_session 'echo SHELL-RAN')
 like "$out" 'the proxy did not start' "a missing proxy binary refuses the login"
 fails "  ... and runs nothing" grep -q SHELL-RAN <<<"$out"
-mv /usr/local/libexec/ephemera/np.away /usr/local/libexec/ephemera/ephemera-netproxy
+mv "$np.away" "$np"
 is "$(proxy_procs) $(proxy_dirs)" "0 0" "  ... and leaves nothing behind"
 
 done_testing
